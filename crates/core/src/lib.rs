@@ -1,0 +1,7 @@
+//! Domain logic of the gateway: validated config, routes, the credential pool and its
+//! scheduling, breakers / AIMD / retry budget / wait queue, the attempt loop, usage records and
+//! the batching writer, and the gateway `Error` (kind, side at fault, retryable).
+//!
+//! It must not name axum, SQL or Redis: HTTP lives in `server`, persistence in `store`, shared
+//! live state in `cluster`. The clock, randomness and shared state are passed in so every
+//! decision here is tested deterministically. (Filled by the data-plane work; empty for now.)

@@ -1,0 +1,1 @@
+//! (stub) JSON Schema rewriting for Gemini.

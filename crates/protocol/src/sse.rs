@@ -1,0 +1,260 @@
+//! Server-sent events framing: an incremental parser and a writer.
+//!
+//! The parser accepts bytes split at any boundary (a frame split at any byte parses the same),
+//! LF, CR and CRLF line endings, multi-line `data`, `event:`, `id:` and `retry:` fields, and
+//! comment lines (heartbeats), which it reports so that callers can skip them while deciding
+//! whether a stream has produced a meaningful byte. It owns framing only: what a frame means
+//! belongs to each dialect's stream decoder.
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Frame {
+    /// The `event:` field, when given.
+    pub event: Option<String>,
+    /// All `data:` lines joined with `\n`.
+    pub data: String,
+    pub id: Option<String>,
+    pub retry: Option<u64>,
+}
+
+impl Frame {
+    pub fn new(event: Option<&str>, data: impl Into<String>) -> Self {
+        Self {
+            event: event.map(str::to_string),
+            data: data.into(),
+            id: None,
+            retry: None,
+        }
+    }
+}
+
+/// What the parser yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Frame(Frame),
+    /// A comment line (`: ping`), without the leading colon.
+    Comment(String),
+}
+
+/// Incremental SSE parser. Feed it bytes as they arrive; it yields complete items.
+#[derive(Debug, Default)]
+pub struct Parser {
+    /// Bytes of the current, incomplete line.
+    line: Vec<u8>,
+    /// The previous chunk ended in `\r`: a `\n` starting the next one belongs to it.
+    after_cr: bool,
+    /// The frame being assembled.
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+    id: Option<String>,
+    retry: Option<u64>,
+    /// Whether the first line of the stream has been seen (a UTF-8 BOM is skipped there).
+    started: bool,
+}
+
+impl Parser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses `chunk`, appending every item it completes to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Item>) {
+        let mut rest = chunk;
+        if self.after_cr {
+            self.after_cr = false;
+            if let Some(b'\n') = rest.first() {
+                rest = &rest[1..];
+            }
+        }
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', rest) {
+            self.line.extend_from_slice(&rest[..pos]);
+            let was_cr = rest[pos] == b'\r';
+            rest = &rest[pos + 1..];
+            if was_cr {
+                match rest.first() {
+                    Some(b'\n') => rest = &rest[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+            let line = std::mem::take(&mut self.line);
+            self.process_line(&line, out);
+            self.line = line;
+            self.line.clear();
+        }
+        self.line.extend_from_slice(rest);
+    }
+
+    /// Ends the stream: a final frame without its blank line is still dispatched (servers that
+    /// close right after the last `data:` line are common).
+    pub fn finish(&mut self, out: &mut Vec<Item>) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.process_line(&line, out);
+        }
+        self.dispatch(out);
+    }
+
+    fn process_line(&mut self, mut line: &[u8], out: &mut Vec<Item>) {
+        if !self.started {
+            self.started = true;
+            if let Some(stripped) = line.strip_prefix(b"\xEF\xBB\xBF") {
+                line = stripped;
+            }
+        }
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        let line = String::from_utf8_lossy(line);
+        if let Some(comment) = line.strip_prefix(':') {
+            out.push(Item::Comment(
+                comment.strip_prefix(' ').unwrap_or(comment).to_string(),
+            ));
+            return;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line.as_ref(), ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_string()),
+            "id" if !value.contains('\0') => self.id = Some(value.to_string()),
+            "retry" => {
+                if let Ok(ms) = value.parse() {
+                    self.retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Item>) {
+        if !self.has_data && self.event.is_none() {
+            self.retry = None;
+            return;
+        }
+        out.push(Item::Frame(Frame {
+            event: self.event.take(),
+            data: std::mem::take(&mut self.data),
+            id: self.id.take(),
+            retry: self.retry.take(),
+        }));
+        self.has_data = false;
+    }
+}
+
+/// Appends one frame to `out`: `event:` when given, one `data:` line per line of `data`.
+pub fn write_frame(out: &mut Vec<u8>, event: Option<&str>, data: &str) {
+    if let Some(event) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(event.as_bytes());
+        out.push(b'\n');
+    }
+    for line in data.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+/// Appends a comment line, used as a heartbeat by dialects without a ping event.
+pub fn write_comment(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\n\n");
+}
+
+/// Parses a whole SSE body at once (tests, the CLI, fixtures).
+pub fn parse_all(body: &[u8]) -> Vec<Item> {
+    let mut p = Parser::new();
+    let mut out = Vec::new();
+    p.feed(body, &mut out);
+    p.finish(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(items: Vec<Item>) -> Vec<Frame> {
+        items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Frame(f) => Some(f),
+                Item::Comment(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parses_events_data_and_comments() {
+        let body = b": ping\n\nevent: message_start\ndata: {\"a\":1}\n\ndata: x\ndata: y\nid: 7\n\n";
+        let items = parse_all(body);
+        assert_eq!(items[0], Item::Comment("ping".into()));
+        let f = frames(items);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].event.as_deref(), Some("message_start"));
+        assert_eq!(f[0].data, "{\"a\":1}");
+        assert_eq!(f[1].data, "x\ny");
+        assert_eq!(f[1].id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn crlf_and_cr_line_endings() {
+        let lf = frames(parse_all(b"event: a\ndata: 1\n\ndata: 2\n\n"));
+        let crlf = frames(parse_all(b"event: a\r\ndata: 1\r\n\r\ndata: 2\r\n\r\n"));
+        let cr = frames(parse_all(b"event: a\rdata: 1\r\rdata: 2\r\r"));
+        assert_eq!(lf, crlf);
+        assert_eq!(lf, cr);
+    }
+
+    #[test]
+    fn every_split_point_parses_the_same() {
+        let body: &[u8] =
+            b"\xEF\xBB\xBFevent: e\r\ndata: {\"k\": \"v\xc3\xa9\"}\r\n\r\n: hb\r\ndata: a\rdata:b\r\n\r\n";
+        let whole = parse_all(body);
+        for i in 0..=body.len() {
+            for j in i..=body.len() {
+                let mut p = Parser::new();
+                let mut out = Vec::new();
+                p.feed(&body[..i], &mut out);
+                p.feed(&body[i..j], &mut out);
+                p.feed(&body[j..], &mut out);
+                p.finish(&mut out);
+                assert_eq!(out, whole, "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn final_frame_without_blank_line_is_dispatched() {
+        let f = frames(parse_all(b"data: [DONE]"));
+        assert_eq!(f, vec![Frame::new(None, "[DONE]")]);
+    }
+
+    #[test]
+    fn writer_round_trips() {
+        let mut out = Vec::new();
+        write_frame(&mut out, Some("delta"), "line1\nline2");
+        write_comment(&mut out, "ping");
+        let items = parse_all(&out);
+        assert_eq!(
+            items,
+            vec![
+                Item::Frame(Frame::new(Some("delta"), "line1\nline2")),
+                Item::Comment("ping".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! The `switchyard` binary: command-line entry point.
+
+fn main() {}
