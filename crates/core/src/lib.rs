@@ -5,3 +5,5 @@
 //! It must not name axum, SQL or Redis: HTTP lives in `server`, persistence in `store`, shared
 //! live state in `cluster`. The clock, randomness and shared state are passed in so every
 //! decision here is tested deterministically. (Filled by the data-plane work; empty for now.)
+
+pub mod glob;
