@@ -61,6 +61,10 @@ impl Parser {
     /// Parses `chunk`, appending every item it completes to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<Item>) {
         let mut rest = chunk;
+        if chunk.is_empty() {
+            // An empty read must not forget a pending CR: its LF may still come.
+            return;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(b'\n') = rest.first() {
@@ -229,6 +233,7 @@ mod tests {
                 let mut p = Parser::new();
                 let mut out = Vec::new();
                 p.feed(&body[..i], &mut out);
+                p.feed(&[], &mut out);
                 p.feed(&body[i..j], &mut out);
                 p.feed(&body[j..], &mut out);
                 p.finish(&mut out);
