@@ -92,7 +92,11 @@ mod tests {
             ("*", "", true),
             ("gpt-4o", "gpt-4o", true),
             ("gpt-4o", "gpt-4o-mini", false),
-            ("models/gemini-*:latest", "models/gemini-2.5-pro:latest", true),
+            (
+                "models/gemini-*:latest",
+                "models/gemini-2.5-pro:latest",
+                true,
+            ),
             ("**x", "abx", true),
         ];
         for (p, s, want) in cases {
@@ -102,15 +106,27 @@ mod tests {
 
     #[test]
     fn the_most_specific_pattern_sorts_first() {
-        let mut globs: Vec<Glob> = ["*", "claude-*", "claude-sonnet-4-5", "*sonnet*", "claude-*-4-5"]
-            .into_iter()
-            .map(Glob::new)
-            .collect();
+        let mut globs: Vec<Glob> = [
+            "*",
+            "claude-*",
+            "claude-sonnet-4-5",
+            "*sonnet*",
+            "claude-*-4-5",
+        ]
+        .into_iter()
+        .map(Glob::new)
+        .collect();
         globs.sort_by(|a, b| a.specificity_cmp(b));
         let order: Vec<&str> = globs.iter().map(Glob::as_str).collect();
         assert_eq!(
             order,
-            ["claude-sonnet-4-5", "claude-*-4-5", "claude-*", "*sonnet*", "*"]
+            [
+                "claude-sonnet-4-5",
+                "claude-*-4-5",
+                "claude-*",
+                "*sonnet*",
+                "*"
+            ]
         );
     }
 }

@@ -47,7 +47,12 @@ fn openai_parallel_history() -> Value {
 
 #[test]
 fn parallel_calls_stay_in_one_turn_and_results_in_the_next() {
-    let a = req(Dialect::OpenAiChat, Dialect::Anthropic, openai_parallel_history()).unwrap();
+    let a = req(
+        Dialect::OpenAiChat,
+        Dialect::Anthropic,
+        openai_parallel_history(),
+    )
+    .unwrap();
     let msgs = a["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 3, "{a:#}");
     let calls: Vec<&Value> = msgs[1]["content"]
@@ -91,9 +96,14 @@ fn tool_ids_round_trip_through_gemini_deterministically() {
     let o1 = resp(Dialect::Gemini, Dialect::OpenAiChat, gemini_resp.clone());
     let o2 = resp(Dialect::Gemini, Dialect::OpenAiChat, gemini_resp);
     assert_eq!(o1, o2, "minted ids must be deterministic");
-    let calls = o1["choices"][0]["message"]["tool_calls"].as_array().unwrap();
+    let calls = o1["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap();
     assert_eq!(o1["choices"][0]["finish_reason"], "tool_calls");
-    let (id0, id1) = (calls[0]["id"].as_str().unwrap(), calls[1]["id"].as_str().unwrap());
+    let (id0, id1) = (
+        calls[0]["id"].as_str().unwrap(),
+        calls[1]["id"].as_str().unwrap(),
+    );
     assert!(!id0.is_empty() && id0 != id1);
 
     // The client sends the history back with those ids; Gemini gets the results paired by
@@ -108,7 +118,10 @@ fn tool_ids_round_trip_through_gemini_deterministically() {
         ]
     });
     let g = req(Dialect::OpenAiChat, Dialect::Gemini, history.clone()).unwrap();
-    assert_eq!(g, req(Dialect::OpenAiChat, Dialect::Gemini, history).unwrap());
+    assert_eq!(
+        g,
+        req(Dialect::OpenAiChat, Dialect::Gemini, history).unwrap()
+    );
     let contents = g["contents"].as_array().unwrap();
     assert_eq!(contents.len(), 3, "{g:#}");
     assert_eq!(contents[1]["role"], "model");
@@ -143,8 +156,15 @@ fn invalid_tool_ids_are_made_valid_for_anthropic_and_stay_paired() {
     body["messages"][1]["tool_calls"][0]["id"] = json!("call:paris/1");
     body["messages"][2]["tool_call_id"] = json!("call:paris/1");
     let a = req(Dialect::OpenAiChat, Dialect::Anthropic, body.clone()).unwrap();
-    let id = a["messages"][1]["content"][0]["id"].as_str().unwrap().to_string();
-    assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'), "{id}");
+    let id = a["messages"][1]["content"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        "{id}"
+    );
     assert_eq!(a["messages"][2]["content"][0]["tool_use_id"], id.as_str());
     // Same history, same id, every time.
     let again = req(Dialect::OpenAiChat, Dialect::Anthropic, body).unwrap();
@@ -217,16 +237,46 @@ fn empty_text_blocks_never_reach_anthropic() {
 #[test]
 fn every_form_of_system_prompt_reaches_every_target() {
     let forms = [
-        (Dialect::Anthropic, json!({"model": "m", "max_tokens": 10, "system": "Be terse.", "messages": [{"role": "user", "content": "hi"}]})),
-        (Dialect::Anthropic, json!({"model": "m", "max_tokens": 10, "system": [{"type": "text", "text": "Be terse.", "cache_control": {"type": "ephemeral"}}], "messages": [{"role": "user", "content": "hi"}]})),
-        (Dialect::Anthropic, json!({"model": "m", "max_tokens": 10, "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"}]})),
-        (Dialect::OpenAiChat, json!({"model": "m", "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"}]})),
-        (Dialect::OpenAiChat, json!({"model": "m", "messages": [{"role": "developer", "content": [{"type": "text", "text": "Be terse."}]}, {"role": "user", "content": "hi"}]})),
-        (Dialect::OpenAiChat, json!({"model": "m", "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "Be terse."}]})),
-        (Dialect::Responses, json!({"model": "m", "instructions": "Be terse.", "input": "hi"})),
-        (Dialect::Responses, json!({"model": "m", "input": [{"role": "developer", "content": "Be terse."}, {"role": "user", "content": "hi"}]})),
-        (Dialect::Gemini, json!({"systemInstruction": {"parts": [{"text": "Be terse."}]}, "contents": [{"role": "user", "parts": [{"text": "hi"}]}]})),
-        (Dialect::Gemini, json!({"system_instruction": {"parts": [{"text": "Be terse."}]}, "contents": [{"role": "user", "parts": [{"text": "hi"}]}]})),
+        (
+            Dialect::Anthropic,
+            json!({"model": "m", "max_tokens": 10, "system": "Be terse.", "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            Dialect::Anthropic,
+            json!({"model": "m", "max_tokens": 10, "system": [{"type": "text", "text": "Be terse.", "cache_control": {"type": "ephemeral"}}], "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            Dialect::Anthropic,
+            json!({"model": "m", "max_tokens": 10, "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"}]}),
+        ),
+        (
+            Dialect::OpenAiChat,
+            json!({"model": "m", "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "hi"}]}),
+        ),
+        (
+            Dialect::OpenAiChat,
+            json!({"model": "m", "messages": [{"role": "developer", "content": [{"type": "text", "text": "Be terse."}]}, {"role": "user", "content": "hi"}]}),
+        ),
+        (
+            Dialect::OpenAiChat,
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": "Be terse."}]}),
+        ),
+        (
+            Dialect::Responses,
+            json!({"model": "m", "instructions": "Be terse.", "input": "hi"}),
+        ),
+        (
+            Dialect::Responses,
+            json!({"model": "m", "input": [{"role": "developer", "content": "Be terse."}, {"role": "user", "content": "hi"}]}),
+        ),
+        (
+            Dialect::Gemini,
+            json!({"systemInstruction": {"parts": [{"text": "Be terse."}]}, "contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
+        (
+            Dialect::Gemini,
+            json!({"system_instruction": {"parts": [{"text": "Be terse."}]}, "contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
     ];
     for (from, body) in forms {
         for to in Dialect::ALL {
@@ -259,7 +309,10 @@ fn thinking_signatures_go_home_and_nowhere_else() {
     let output = r["output"].as_array().unwrap().clone();
     let reasoning = output.iter().find(|i| i["type"] == "reasoning").unwrap();
     let wrapped = reasoning["encrypted_content"].as_str().unwrap();
-    assert_ne!(wrapped, "EqQBCkYIBRgCKkB", "a foreign signature is marked as such");
+    assert_ne!(
+        wrapped, "EqQBCkYIBRgCKkB",
+        "a foreign signature is marked as such"
+    );
 
     // The client sends its history back (output items + the tool result).
     let mut input = output.clone();
@@ -312,7 +365,10 @@ fn base64_and_url_images_reach_each_target_or_are_refused() {
         "data:image/png;base64,iVBORw0KGgo="
     );
     let g = req(Dialect::Anthropic, Dialect::Gemini, body.clone()).unwrap();
-    assert_eq!(g["contents"][0]["parts"][0]["inlineData"]["mimeType"], "image/png");
+    assert_eq!(
+        g["contents"][0]["parts"][0]["inlineData"]["mimeType"],
+        "image/png"
+    );
     let r = req(Dialect::Anthropic, Dialect::Responses, body).unwrap();
     assert!(r.to_string().contains("data:image/png;base64,iVBORw0KGgo="));
 
@@ -353,7 +409,10 @@ fn max_tokens_default_where_the_target_requires_one() {
     assert_eq!(a["max_tokens"], opts().default_max_tokens);
     // Targets that do not require it get none.
     let o = req(Dialect::OpenAiChat, Dialect::Gemini, body).unwrap();
-    assert!(o["generationConfig"].get("maxOutputTokens").is_none(), "{o:#}");
+    assert!(
+        o["generationConfig"].get("maxOutputTokens").is_none(),
+        "{o:#}"
+    );
 }
 
 #[test]
@@ -376,13 +435,15 @@ fn error_bodies_and_statuses_per_dialect() {
     assert_eq!(to_value(body)["error"]["type"], "overloaded_error");
 
     // Decoding an upstream's error keeps its class across dialects.
-    let gemini = json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}});
+    let gemini =
+        json!({"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}});
     let e = Dialect::Gemini.decode_error(429, &serde_json::to_vec(&gemini).unwrap());
     assert_eq!(e.kind, ErrorKind::RateLimited);
     let (s, body) = Dialect::Anthropic.encode_error(&e);
     assert_eq!(s, 429);
     assert_eq!(to_value(body)["error"]["type"], "rate_limit_error");
-    let anthropic = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+    let anthropic =
+        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
     let e = Dialect::Anthropic.decode_error(529, &serde_json::to_vec(&anthropic).unwrap());
     assert_eq!(e.kind, ErrorKind::Overloaded);
     let (s, _) = Dialect::Gemini.encode_error(&e);

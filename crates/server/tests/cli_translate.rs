@@ -38,7 +38,10 @@ fn fixture(rel: &str) -> Vec<u8> {
 fn version_prints_the_package_version() {
     let (ok, out, _) = switchyard(&["--version"], b"");
     assert!(ok);
-    assert_eq!(out.trim(), format!("switchyard {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.trim(),
+        format!("switchyard {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -57,7 +60,14 @@ fn translates_an_anthropic_request_to_openai() {
 fn translates_a_stream_and_prints_ir() {
     let body = fixture("openai/streams/text.sse");
     let (ok, out, err) = switchyard(
-        &["translate", "--from", "openai", "--to", "anthropic", "--stream"],
+        &[
+            "translate",
+            "--from",
+            "openai",
+            "--to",
+            "anthropic",
+            "--stream",
+        ],
         &body,
     );
     assert!(ok, "{err}");
