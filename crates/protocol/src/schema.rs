@@ -96,8 +96,10 @@ fn rewrite(node: &Value, root: &Value, depth: usize) -> Value {
     if let Some(c) = obj.remove("const") {
         obj.insert("enum".into(), Value::Array(vec![c]));
     }
-    for (exclusive, inclusive) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")]
-    {
+    for (exclusive, inclusive) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         // Draft 4 used booleans here (the bound itself is in minimum/maximum): just drop them.
         if let Some(bound @ Value::Number(_)) = obj.remove(exclusive) {
             obj.entry(inclusive).or_insert(bound);
@@ -333,14 +335,13 @@ pub fn normalize_gemini_types(schema: &Value) -> Value {
                     })
                     .collect(),
             ),
-            (
-                "properties" | "$defs" | "definitions" | "patternProperties",
-                Value::Object(map),
-            ) => Value::Object(
-                map.iter()
-                    .map(|(name, s)| (name.clone(), normalize_gemini_types(s)))
-                    .collect(),
-            ),
+            ("properties" | "$defs" | "definitions" | "patternProperties", Value::Object(map)) => {
+                Value::Object(
+                    map.iter()
+                        .map(|(name, s)| (name.clone(), normalize_gemini_types(s)))
+                        .collect(),
+                )
+            }
             ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(list)) => {
                 Value::Array(list.iter().map(normalize_gemini_types).collect())
             }
@@ -402,10 +403,7 @@ mod tests {
     #[test]
     fn unknown_ref_becomes_plain_object() {
         let s = json!({"$ref": "https://example.com/schema.json", "description": "d"});
-        assert_eq!(
-            to_gemini(&s),
-            json!({"type": "object", "description": "d"})
-        );
+        assert_eq!(to_gemini(&s), json!({"type": "object", "description": "d"}));
     }
 
     #[test]

@@ -146,10 +146,7 @@ pub(crate) fn encode_tools(tools: &[ir::Tool]) -> Result<Vec<wire::Tool>, Error>
             }
             ToolKind::Provider { kind } => {
                 let Some(fields) = tool.extras.for_dialect(Dialect::Gemini) else {
-                    return Err(Error::unsupported(
-                        format!("{kind} tool"),
-                        Dialect::Gemini,
-                    ));
+                    return Err(Error::unsupported(format!("{kind} tool"), Dialect::Gemini));
                 };
                 for (k, v) in fields {
                     if !k.starts_with(MARK) {
@@ -219,7 +216,11 @@ pub(crate) fn encode_tool_config(req: &ir::Request) -> Option<wire::ToolConfig> 
 
 /// The response format the `responseMimeType` / `responseSchema` / `responseJsonSchema` trio
 /// asks for; `None` for MIME types the IR has no format for (kept verbatim instead).
-fn format_of(mime: Option<&str>, schema: Option<&Value>, json: Option<&Value>) -> Option<ResponseFormat> {
+fn format_of(
+    mime: Option<&str>,
+    schema: Option<&Value>,
+    json: Option<&Value>,
+) -> Option<ResponseFormat> {
     match mime {
         Some("application/json") => Some(match (json, schema) {
             (Some(s), _) => ResponseFormat::JsonSchema {
@@ -277,7 +278,10 @@ pub(crate) fn decode_generation_config(
 
     let mut raw_format = Map::new();
     for (k, v) in [
-        ("responseMimeType", gc.response_mime_type.clone().map(Value::String)),
+        (
+            "responseMimeType",
+            gc.response_mime_type.clone().map(Value::String),
+        ),
         ("responseSchema", gc.response_schema.clone()),
         ("responseJsonSchema", gc.response_json_schema.clone()),
     ] {
@@ -332,7 +336,11 @@ fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) {
         _ => Map::new(),
     };
     let mime = raw.get("responseMimeType").and_then(Value::as_str);
-    let raw_format = format_of(mime, raw.get("responseSchema"), raw.get("responseJsonSchema"));
+    let raw_format = format_of(
+        mime,
+        raw.get("responseSchema"),
+        raw.get("responseJsonSchema"),
+    );
     if !raw.is_empty() && raw_format == req.response_format {
         gc.response_mime_type = mime.map(str::to_string);
         gc.response_schema = raw.get("responseSchema").cloned();
@@ -342,9 +350,7 @@ fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) {
     match &req.response_format {
         None => {}
         Some(ResponseFormat::Text) => gc.response_mime_type = Some("text/plain".into()),
-        Some(ResponseFormat::JsonObject) => {
-            gc.response_mime_type = Some("application/json".into())
-        }
+        Some(ResponseFormat::JsonObject) => gc.response_mime_type = Some("application/json".into()),
         // `responseJsonSchema` takes full JSON Schema, so no rewriting; the schema's name and
         // strictness have no Gemini field and are dropped.
         Some(ResponseFormat::JsonSchema { schema, .. }) => {

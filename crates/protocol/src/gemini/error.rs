@@ -72,7 +72,11 @@ fn retry_after(details: &[Value]) -> Option<u64> {
     details
         .iter()
         .filter(|d| d.get("@type").and_then(Value::as_str) == Some(RETRY_INFO))
-        .find_map(|d| d.get("retryDelay").and_then(Value::as_str).and_then(parse_delay))
+        .find_map(|d| {
+            d.get("retryDelay")
+                .and_then(Value::as_str)
+                .and_then(parse_delay)
+        })
 }
 
 /// An IR error from Gemini's error object; `status` is the HTTP status when known.
@@ -112,7 +116,9 @@ pub(crate) fn detail_of(value: Value) -> Option<ErrorDetail> {
 }
 
 pub fn decode_error(status: u16, body: &[u8]) -> ErrorBody {
-    let parsed = serde_json::from_slice::<Value>(body).ok().and_then(detail_of);
+    let parsed = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(detail_of);
     if let Some(d) = parsed {
         return from_detail(d, Some(status));
     }

@@ -333,7 +333,8 @@ pub(crate) fn media_part(
                 extra: inner,
             });
         }
-        MediaSource::Url { url, media_type } | MediaSource::File {
+        MediaSource::Url { url, media_type }
+        | MediaSource::File {
             file_id: url,
             media_type,
         } => {

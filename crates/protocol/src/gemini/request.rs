@@ -99,7 +99,10 @@ fn decode_contents(contents: Vec<wire::Content>) -> Result<Vec<Message>, Error> 
             Some("user") => Role::User,
             Some("model") => Role::Assistant,
             None | Some("function") => {
-                fields.insert(ROLE.into(), content.role.clone().map_or(Value::Null, Value::String));
+                fields.insert(
+                    ROLE.into(),
+                    content.role.clone().map_or(Value::Null, Value::String),
+                );
                 Role::User
             }
             Some(other) => {
@@ -253,7 +256,14 @@ fn wire_role(m: &Message) -> Option<String> {
     match mark(&m.extras, ROLE) {
         Some(Value::Null) => None,
         Some(Value::String(r)) => Some(r.clone()),
-        _ => Some(if m.role == Role::Assistant { "model" } else { "user" }.into()),
+        _ => Some(
+            if m.role == Role::Assistant {
+                "model"
+            } else {
+                "user"
+            }
+            .into(),
+        ),
     }
 }
 
@@ -288,9 +298,7 @@ fn encode_contents(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<wire::
             continue;
         }
         match contents.last_mut() {
-            Some(last) if effective_role(last) == effective_role(&c) => {
-                last.parts.extend(c.parts)
-            }
+            Some(last) if effective_role(last) == effective_role(&c) => last.parts.extend(c.parts),
             _ => contents.push(c),
         }
     }
@@ -345,7 +353,9 @@ fn encode_blocks(
             }
             // Only Anthropic can read redacted thinking.
             Block::RedactedThinking(_) => continue,
-            Block::Image(img) => parts::media_part(&img.source, &img.extras, "image", opts.gemini_image_urls)?,
+            Block::Image(img) => {
+                parts::media_part(&img.source, &img.extras, "image", opts.gemini_image_urls)?
+            }
             Block::Document(d) => {
                 parts::media_part(&d.source, &d.extras, "document", opts.gemini_image_urls)?
             }
@@ -366,15 +376,13 @@ fn encode_blocks(
                 let name = match (&r.name, names.get(r.tool_use_id.as_str())) {
                     (Some(n), _) => n.clone(),
                     (None, Some(n)) => n.to_string(),
-                    (None, None) => {
-                        return Err(Error::invalid(
-                            path,
-                            format!(
-                                "tool result for unknown call {:?} (Gemini needs the function name)",
-                                r.tool_use_id
-                            ),
-                        ))
-                    }
+                    (None, None) => return Err(Error::invalid(
+                        path,
+                        format!(
+                            "tool result for unknown call {:?} (Gemini needs the function name)",
+                            r.tool_use_id
+                        ),
+                    )),
                 };
                 let mut media = Vec::new();
                 for b in &r.content {

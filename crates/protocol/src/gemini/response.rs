@@ -89,7 +89,12 @@ pub(crate) fn encode_usage(u: &Usage, tool_use_prompt: u64) -> wire::UsageMetada
 /// The id of a function call that came without one, in a response or stream: stable for the
 /// same response, and the same whether the response was streamed or not (`ordinal` counts
 /// the candidate's function calls, not its parts, because streams split text differently).
-pub(crate) fn mint_response_call_id(response_id: &str, ordinal: usize, name: &str, args: &Value) -> String {
+pub(crate) fn mint_response_call_id(
+    response_id: &str,
+    ordinal: usize,
+    name: &str,
+    args: &Value,
+) -> String {
     let args_json = args.to_string();
     format!(
         "call_{}",
@@ -202,7 +207,10 @@ pub(crate) fn encode_parts(resp_id: &str, content: &[Block]) -> Result<Vec<wire:
             Block::Image(img) => parts::media_part(&img.source, &img.extras, "image", true)?,
             Block::Document(d) => parts::media_part(&d.source, &d.extras, "document", true)?,
             Block::ToolResult(_) => {
-                return Err(Error::unsupported("tool result in a response", Dialect::Gemini))
+                return Err(Error::unsupported(
+                    "tool result in a response",
+                    Dialect::Gemini,
+                ))
             }
             Block::Other(o) => parts::other_part(o)?,
         };
@@ -242,11 +250,14 @@ pub fn encode_response(resp: &ir::Response, _opts: &EncodeOptions) -> Result<Vec
             extra: note_map(resp, CANDIDATE),
         });
         if let Some(Value::Array(rest)) = mark(&resp.extras, MORE_CANDIDATES) {
-            candidates.extend(rest.iter().filter_map(|c| serde_json::from_value(c.clone()).ok()));
+            candidates.extend(
+                rest.iter()
+                    .filter_map(|c| serde_json::from_value(c.clone()).ok()),
+            );
         }
     }
-    let raw_usage: Option<wire::UsageMetadata> = mark(&resp.extras, USAGE)
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let raw_usage: Option<wire::UsageMetadata> =
+        mark(&resp.extras, USAGE).and_then(|v| serde_json::from_value(v.clone()).ok());
     let usage = match raw_usage {
         Some(raw) if decode_usage(&raw) == resp.usage => raw,
         Some(raw) => {

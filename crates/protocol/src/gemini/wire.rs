@@ -25,7 +25,11 @@ pub struct Request {
     pub system_instruction: Option<Content>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<Tool>,
-    #[serde(default, alias = "tool_config", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "tool_config",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tool_config: Option<ToolConfig>,
     #[serde(
         default,
@@ -59,7 +63,11 @@ pub struct Part {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thought: Option<bool>,
-    #[serde(default, alias = "inline_data", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "inline_data",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inline_data: Option<Blob>,
     #[serde(default, alias = "file_data", skip_serializing_if = "Option::is_none")]
     pub file_data: Option<FileData>,
@@ -317,7 +325,11 @@ pub struct Response {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_version: Option<String>,
-    #[serde(default, alias = "response_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "response_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_id: Option<String>,
     /// `promptFeedback`, `createTime`, ...
     #[serde(flatten)]

@@ -10,7 +10,11 @@ impl StreamDecoder {
         Self::default()
     }
 
-    pub fn decode(&mut self, _frame: &sse::Frame, _out: &mut Vec<StreamEvent>) -> Result<(), Error> {
+    pub fn decode(
+        &mut self,
+        _frame: &sse::Frame,
+        _out: &mut Vec<StreamEvent>,
+    ) -> Result<(), Error> {
         Ok(())
     }
 

@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use crate::gemini::error::{detail_of, from_detail};
 use crate::gemini::response::{decode_stop_reason, decode_usage, mint_response_call_id};
 use crate::gemini::wire;
-use crate::ir::{BlockStart, Delta, ErrorBody, ErrorKind, StopReason, StreamEvent, ToolCallKind, Usage};
+use crate::ir::{
+    BlockStart, Delta, ErrorBody, ErrorKind, StopReason, StreamEvent, ToolCallKind, Usage,
+};
 use crate::{signature, sse, Dialect, Error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

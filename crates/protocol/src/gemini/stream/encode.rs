@@ -66,7 +66,10 @@ impl StreamEncoder {
                     BlockStart::Text => Open::Text,
                     BlockStart::Thinking => Open::Thinking,
                     BlockStart::RedactedThinking { .. } => Open::Skip,
-                    BlockStart::ToolUse { kind: ToolCallKind::Server, .. } => Open::Skip,
+                    BlockStart::ToolUse {
+                        kind: ToolCallKind::Server,
+                        ..
+                    } => Open::Skip,
                     BlockStart::ToolUse {
                         id,
                         name,
