@@ -199,8 +199,7 @@ mod tests {
 
     #[test]
     fn parses_events_data_and_comments() {
-        let body =
-            b": ping\n\nevent: message_start\ndata: {\"a\":1}\n\ndata: x\ndata: y\nid: 7\n\n";
+        let body = b": ping\n\nevent: message_start\ndata: {\"a\":1}\n\ndata: x\ndata: y\nid: 7\n\n";
         let items = parse_all(body);
         assert_eq!(items[0], Item::Comment("ping".into()));
         let f = frames(items);

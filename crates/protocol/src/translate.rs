@@ -5,22 +5,12 @@
 use crate::ir::StreamEvent;
 use crate::{sse, Dialect, EncodeOptions, Error};
 
-pub fn request(
-    from: Dialect,
-    to: Dialect,
-    body: &[u8],
-    opts: &EncodeOptions,
-) -> Result<Vec<u8>, Error> {
+pub fn request(from: Dialect, to: Dialect, body: &[u8], opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
     let req = from.decode_request(body)?;
     to.encode_request(&req, opts)
 }
 
-pub fn response(
-    from: Dialect,
-    to: Dialect,
-    body: &[u8],
-    opts: &EncodeOptions,
-) -> Result<Vec<u8>, Error> {
+pub fn response(from: Dialect, to: Dialect, body: &[u8], opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
     let resp = from.decode_response(body)?;
     to.encode_response(&resp, opts)
 }
@@ -39,12 +29,7 @@ pub fn stream_events(from: Dialect, body: &[u8]) -> Result<Vec<StreamEvent>, Err
 }
 
 /// Re-encodes a whole SSE body from one dialect to another.
-pub fn stream(
-    from: Dialect,
-    to: Dialect,
-    body: &[u8],
-    opts: &EncodeOptions,
-) -> Result<Vec<u8>, Error> {
+pub fn stream(from: Dialect, to: Dialect, body: &[u8], opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
     let events = stream_events(from, body)?;
     let mut encoder = to.stream_encoder(opts);
     let mut out = Vec::new();

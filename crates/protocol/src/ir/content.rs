@@ -148,24 +148,12 @@ pub struct Citation {
 /// Where the bytes of an image or document are.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaSource {
-    Base64 {
-        media_type: String,
-        data: String,
-    },
-    Url {
-        url: String,
-        media_type: Option<String>,
-    },
+    Base64 { media_type: String, data: String },
+    Url { url: String, media_type: Option<String> },
     /// A provider-side file id (OpenAI `file_id`, Anthropic Files API, Gemini `fileUri`).
-    File {
-        file_id: String,
-        media_type: Option<String>,
-    },
+    File { file_id: String, media_type: Option<String> },
     /// Plain text content of a document (Anthropic `{"type":"text"}` document source).
-    Text {
-        media_type: String,
-        data: String,
-    },
+    Text { media_type: String, data: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -210,7 +210,9 @@ impl Collector {
                     (Some(Block::Thinking(t)), Delta::Signature(s)) => {
                         t.signature = Some(s.clone())
                     }
-                    (Some(Block::ToolUse(t)), Delta::Signature(s)) => t.signature = Some(s.clone()),
+                    (Some(Block::ToolUse(t)), Delta::Signature(s)) => {
+                        t.signature = Some(s.clone())
+                    }
                     (Some(Block::ToolUse(_)), Delta::ToolInput(s)) => {
                         if let Some((_, buf)) = self.tool_json.iter_mut().find(|(i, _)| *i == last)
                         {

@@ -10,11 +10,7 @@ impl StreamDecoder {
         Self::default()
     }
 
-    pub fn decode(
-        &mut self,
-        _frame: &sse::Frame,
-        _out: &mut Vec<StreamEvent>,
-    ) -> Result<(), Error> {
+    pub fn decode(&mut self, _frame: &sse::Frame, _out: &mut Vec<StreamEvent>) -> Result<(), Error> {
         Ok(())
     }
 
