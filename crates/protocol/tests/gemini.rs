@@ -1,6 +1,9 @@
 //! Gemini dialect: fixtures decode, same-dialect round trips are exact, streams are well formed
 //! and survive re-chunking and re-encoding, the real-client cases and every refusal and drop.
 
+// In a test a panic is the failure report: unwrapping is the point.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -1235,5 +1238,313 @@ fn every_error_kind_encodes_with_its_status() {
         assert_eq!(value(&body), expected, "{kind:?}");
         let back = gemini::decode_error(s, &body);
         assert_eq!(back.kind, kind, "{kind:?}");
+    }
+}
+
+// ---------------------------------------------------------------- properties
+
+/// IR → Gemini → IR is the identity for what Gemini carries. Generated values stay inside
+/// that: alternating user/model turns (the encoder merges same-role turns), call ids as the
+/// decoder mints them (Gemini requests carry none), tool results as one text block, thinking
+/// only in responses and streams, and no adjacent text (or thinking) blocks in streams (Gemini
+/// chunks cannot separate them). Private decoder notes in `Extras` are ignored.
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use switchyard_protocol::ids::mint_gemini_call_id;
+
+    fn strip_block(b: &mut Block) {
+        match b {
+            Block::Text(t) => t.extras = Extras::default(),
+            Block::Image(i) => i.extras = Extras::default(),
+            Block::Document(d) => d.extras = Extras::default(),
+            Block::ToolUse(t) => t.extras = Extras::default(),
+            Block::ToolResult(r) => {
+                r.extras = Extras::default();
+                r.content.iter_mut().for_each(strip_block);
+            }
+            Block::Thinking(t) => t.extras = Extras::default(),
+            Block::RedactedThinking(_) | Block::Other(_) => {}
+        }
+    }
+
+    fn strip_request(mut r: ir::Request) -> ir::Request {
+        r.extras = Extras::default();
+        for m in &mut r.messages {
+            m.extras = Extras::default();
+            m.content.iter_mut().for_each(strip_block);
+        }
+        for t in &mut r.tools {
+            t.extras = Extras::default();
+        }
+        r
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 ,.!?é]{1,24}"
+    }
+
+    fn sig() -> impl Strategy<Value = Option<Signature>> {
+        proptest::option::of("[A-Za-z0-9+/]{8,20}".prop_map(|v| gemini_sig(&v)))
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("get_weather".to_string()),
+            Just("search".to_string()),
+            Just("f".to_string())
+        ]
+    }
+
+    /// A generated model turn: texts with signatures, then calls (name, argument, signature).
+    type ModelTurn = (
+        Vec<(String, Option<Signature>)>,
+        Vec<(String, i64, Option<Signature>)>,
+    );
+
+    /// A model turn: some text, then some calls (ids filled in later).
+    fn model_turn() -> impl Strategy<Value = ModelTurn> {
+        (
+            proptest::collection::vec((text(), sig()), 0..2),
+            proptest::collection::vec((name(), any::<i64>(), sig()), 0..3),
+        )
+            .prop_filter("non-empty turn", |(t, c)| !t.is_empty() || !c.is_empty())
+    }
+
+    fn tool(name: &str) -> ir::Tool {
+        ir::Tool {
+            name: name.into(),
+            description: Some(format!("The {name} tool.")),
+            kind: ToolKind::Function {
+                parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}),
+                strict: None,
+            },
+            cache_control: None,
+            extras: Extras::default(),
+        }
+    }
+
+    prop_compose! {
+        fn request()(
+            system in proptest::collection::vec(text(), 0..3),
+            first in proptest::collection::vec(text(), 1..3),
+            image in any::<bool>(),
+            turns in proptest::collection::vec((model_turn(), text(), any::<bool>()), 0..3),
+            choice in proptest::option::of(prop_oneof![
+                Just(ToolChoice::Auto), Just(ToolChoice::Any), Just(ToolChoice::None),
+                Just(ToolChoice::Tool("search".into()))]),
+            temperature in proptest::option::of(prop_oneof![Just(0.2), Just(0.7), Just(1.5)]),
+            top_k in proptest::option::of(1u64..100),
+            max_tokens in proptest::option::of(1u64..100_000),
+            stop in proptest::collection::vec(text(), 0..2),
+            seed in proptest::option::of(any::<i64>()),
+            n in proptest::option::of(1u64..4),
+            format in 0u8..4,
+            reasoning in proptest::option::of((0u8..3, 1u64..30_000, proptest::option::of(any::<bool>()))),
+        ) -> ir::Request {
+            let mut first: Vec<Block> = first.into_iter().map(Block::text).collect();
+            if image {
+                first.push(base64_image());
+            }
+            let mut messages = vec![Message::new(Role::User, first)];
+            for ((texts, calls), follow_up, is_error) in turns {
+                let i = messages.len();
+                let mut content: Vec<Block> = texts
+                    .into_iter()
+                    .map(|(t, s)| Block::Text(ir::Text { signature: s, ..ir::Text::new(t) }))
+                    .collect();
+                let mut results = Vec::new();
+                for (name, arg, s) in calls {
+                    let id = mint_gemini_call_id(i, content.len(), &name);
+                    content.push(Block::ToolUse(ir::ToolUse {
+                        id: id.clone(),
+                        name: name.clone(),
+                        input: json!({"q": arg.to_string(), "n": arg}),
+                        kind: ToolCallKind::Function,
+                        signature: s,
+                        cache_control: None,
+                        extras: Extras::default(),
+                    }));
+                    results.push(tool_result(&id, Some(&name), vec![Block::text(format!("{name} says {arg}"))], is_error));
+                }
+                messages.push(Message::new(Role::Assistant, content));
+                if results.is_empty() {
+                    results.push(Block::text(follow_up));
+                }
+                messages.push(Message::new(Role::User, results));
+            }
+            ir::Request {
+                system: system.into_iter().map(ir::SystemBlock::new).collect(),
+                messages,
+                tools: vec![tool("get_weather"), tool("search"), tool("f")],
+                tool_choice: choice,
+                sampling: ir::Sampling { temperature, top_k, max_tokens, stop, seed, n, ..Default::default() },
+                response_format: match format {
+                    0 => None,
+                    1 => Some(ResponseFormat::Text),
+                    2 => Some(ResponseFormat::JsonObject),
+                    _ => Some(ResponseFormat::JsonSchema { name: None, schema: json!({"type": "object"}), strict: None }),
+                },
+                reasoning: reasoning.map(|(mode, budget, include)| ir::Reasoning {
+                    mode: [ReasoningMode::Enabled, ReasoningMode::Adaptive, ReasoningMode::Disabled][mode as usize],
+                    budget_tokens: (mode == 0).then_some(budget),
+                    include_thoughts: include,
+                    ..Default::default()
+                }),
+                include_usage: true,
+                ..Default::default()
+            }
+        }
+    }
+
+    fn response_block() -> impl Strategy<Value = Block> {
+        prop_oneof![
+            (text(), sig()).prop_map(|(t, s)| Block::Text(ir::Text {
+                signature: s,
+                ..ir::Text::new(t)
+            })),
+            (text(), sig()).prop_map(|(t, s)| Block::Thinking(ir::Thinking {
+                text: t,
+                signature: s,
+                extras: Extras::default()
+            })),
+            ("[a-z_0-9]{3,12}", name(), any::<u32>(), sig()).prop_map(|(id, n, a, s)| {
+                let mut b = tool_use(&id, &n, s);
+                if let Block::ToolUse(t) = &mut b {
+                    t.input = json!({"a": a});
+                }
+                b
+            }),
+            Just(base64_image()),
+        ]
+    }
+
+    fn usage() -> impl Strategy<Value = Usage> {
+        (0u64..10_000, 0u64..10_000, 0u64..5_000, 0u64..5_000).prop_map(
+            |(input, cached, out, reasoning)| Usage {
+                input_tokens: input,
+                cache_read_tokens: cached,
+                output_tokens: out + reasoning,
+                reasoning_tokens: reasoning,
+                cache_write_tokens: 0,
+            },
+        )
+    }
+
+    fn stop(has_call: bool) -> impl Strategy<Value = StopReason> {
+        prop_oneof![
+            Just(if has_call {
+                StopReason::ToolUse
+            } else {
+                StopReason::EndTurn
+            }),
+            Just(StopReason::MaxTokens),
+            Just(StopReason::ContentFilter),
+            Just(StopReason::Error),
+            Just(StopReason::Other("LANGUAGE".into())),
+        ]
+    }
+
+    prop_compose! {
+        fn response()(content in proptest::collection::vec(response_block(), 0..5), usage in usage(), id in "[A-Za-z0-9]{0,22}")
+            (stop in stop(content.iter().any(|b| matches!(b, Block::ToolUse(_)))), content in Just(content), usage in Just(usage), id in Just(id))
+            -> ir::Response {
+            ir::Response { id, model: "gemini-2.5-flash".into(), content, stop_reason: Some(stop), usage, ..Default::default() }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Gen {
+        Text(Vec<String>, Option<Signature>),
+        Thinking(Vec<String>, Option<Signature>),
+        Tool(String, String, u32, Option<Signature>),
+    }
+
+    fn gen_block() -> impl Strategy<Value = Gen> {
+        prop_oneof![
+            (proptest::collection::vec(text(), 1..4), sig()).prop_map(|(d, s)| Gen::Text(d, s)),
+            (proptest::collection::vec(text(), 1..4), sig()).prop_map(|(d, s)| Gen::Thinking(d, s)),
+            ("[a-z_0-9]{3,12}", name(), any::<u32>(), sig())
+                .prop_map(|(id, n, a, s)| Gen::Tool(id, n, a, s)),
+        ]
+    }
+
+    fn same_kind(a: &Gen, b: &Gen) -> bool {
+        matches!(
+            (a, b),
+            (Gen::Text(..), Gen::Text(..)) | (Gen::Thinking(..), Gen::Thinking(..))
+        )
+    }
+
+    prop_compose! {
+        fn stream()(
+            blocks in proptest::collection::vec(gen_block(), 0..6)
+                .prop_filter("no adjacent text/thinking", |v| v.windows(2).all(|w| !same_kind(&w[0], &w[1]))),
+            start in 0u64..1000,
+            end in usage(),
+            id in "[A-Za-z0-9]{1,22}",
+            other_stop in any::<bool>(),
+        ) -> Vec<StreamEvent> {
+            let mut ev = vec![StreamEvent::MessageStart {
+                id,
+                model: "gemini-2.5-pro".into(),
+                usage: Usage { input_tokens: start, ..Default::default() },
+            }];
+            let mut has_call = false;
+            for (index, b) in blocks.into_iter().enumerate() {
+                let (start, deltas): (BlockStart, Vec<Delta>) = match b {
+                    Gen::Text(d, s) => (BlockStart::Text, d.into_iter().map(Delta::Text).chain(s.map(Delta::Signature)).collect()),
+                    Gen::Thinking(d, s) => (BlockStart::Thinking, d.into_iter().map(Delta::Thinking).chain(s.map(Delta::Signature)).collect()),
+                    Gen::Tool(id, name, a, s) => {
+                        has_call = true;
+                        (BlockStart::ToolUse { id, name, kind: ToolCallKind::Function, signature: s },
+                         vec![Delta::ToolInput(json!({"a": a, "b": [1, "x"]}).to_string())])
+                    }
+                };
+                ev.push(StreamEvent::BlockStart { index, block: start });
+                ev.extend(deltas.into_iter().map(|delta| StreamEvent::BlockDelta { index, delta }));
+                ev.push(StreamEvent::BlockStop { index });
+            }
+            let stop = match (other_stop, has_call) {
+                (true, _) => StopReason::MaxTokens,
+                (false, true) => StopReason::ToolUse,
+                (false, false) => StopReason::EndTurn,
+            };
+            let usage = Usage { input_tokens: start.max(end.input_tokens), ..end };
+            ev.push(StreamEvent::MessageDelta { stop_reason: Some(stop), stop_sequence: None, usage });
+            ev.push(StreamEvent::MessageStop);
+            ev
+        }
+    }
+
+    fn strip_response(mut r: ir::Response) -> ir::Response {
+        r.extras = Extras::default();
+        r.content.iter_mut().for_each(strip_block);
+        r
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn request_ir_round_trips_through_gemini(req in request()) {
+            let body = gemini::encode_request(&req, &opts()).unwrap();
+            let back = gemini::decode_request(&body).unwrap();
+            prop_assert_eq!(strip_request(back), req);
+        }
+
+        #[test]
+        fn response_ir_round_trips_through_gemini(resp in response()) {
+            let body = gemini::encode_response(&resp, &opts()).unwrap();
+            let back = gemini::decode_response(&body).unwrap();
+            prop_assert_eq!(strip_response(back), resp);
+        }
+
+        #[test]
+        fn stream_ir_round_trips_through_gemini(events in stream()) {
+            ir::check_well_formed(&events).unwrap();
+            let back = decode_stream(&encode_stream(&events));
+            prop_assert_eq!(back, events);
+        }
     }
 }

@@ -376,13 +376,15 @@ fn encode_blocks(
                 let name = match (&r.name, names.get(r.tool_use_id.as_str())) {
                     (Some(n), _) => n.clone(),
                     (None, Some(n)) => n.to_string(),
-                    (None, None) => return Err(Error::invalid(
-                        path,
-                        format!(
+                    (None, None) => {
+                        return Err(Error::invalid(
+                            path,
+                            format!(
                             "tool result for unknown call {:?} (Gemini needs the function name)",
                             r.tool_use_id
                         ),
-                    )),
+                        ))
+                    }
                 };
                 let mut media = Vec::new();
                 for b in &r.content {
