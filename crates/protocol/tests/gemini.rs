@@ -1548,3 +1548,141 @@ mod props {
         }
     }
 }
+
+// ------------------------------------------------- remaining drops and refusals
+
+#[test]
+fn drops_cache_control_document_metadata_and_citations() {
+    let doc = Block::Document(ir::Document {
+        source: MediaSource::Text {
+            media_type: "text/plain".into(),
+            data: "hello".into(),
+        },
+        title: Some("Notes".into()),
+        context: Some("ctx".into()),
+        filename: Some("notes.txt".into()),
+        citations_enabled: Some(true),
+        cache_control: Some(ir::CacheControl::ephemeral()),
+        extras: Extras::default(),
+    });
+    let req = ir::Request {
+        system: vec![ir::SystemBlock {
+            cache_control: Some(ir::CacheControl::ephemeral()),
+            ..ir::SystemBlock::new("sys")
+        }],
+        messages: vec![Message::new(Role::User, vec![doc])],
+        ..Default::default()
+    };
+    let out = encode_req(&req);
+    assert_eq!(
+        out["contents"][0]["parts"][0],
+        json!({"inlineData": {"mimeType": "text/plain", "data": "aGVsbG8="}})
+    );
+    assert_eq!(
+        out["systemInstruction"],
+        json!({"parts": [{"text": "sys"}]})
+    );
+    let resp = ir::Response {
+        id: "r1".into(),
+        content: vec![Block::Text(ir::Text {
+            citations: vec![ir::Citation {
+                url: Some("https://example.com".into()),
+                ..Default::default()
+            }],
+            ..ir::Text::new("cited")
+        })],
+        stop_reason: Some(StopReason::EndTurn),
+        ..Default::default()
+    };
+    let out = value(&gemini::encode_response(&resp, &opts()).unwrap());
+    assert_eq!(
+        out["candidates"][0]["content"]["parts"],
+        json!([{"text": "cited"}])
+    );
+}
+
+#[test]
+fn refuses_non_media_blocks_in_tool_results_and_tool_results_in_responses() {
+    let req = ir::Request {
+        messages: vec![
+            user("go"),
+            Message::new(Role::Assistant, vec![tool_use("c1", "f", None)]),
+            Message::new(
+                Role::User,
+                vec![tool_result(
+                    "c1",
+                    Some("f"),
+                    vec![tool_use("x", "y", None)],
+                    false,
+                )],
+            ),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        gemini::encode_request(&req, &opts()).unwrap_err(),
+        Error::unsupported("tool call in a tool result", Dialect::Gemini)
+    );
+    let resp = ir::Response {
+        content: vec![tool_result("c1", Some("f"), vec![], false)],
+        ..Default::default()
+    };
+    assert!(matches!(
+        gemini::encode_response(&resp, &opts()),
+        Err(Error::Unsupported { .. })
+    ));
+}
+
+#[test]
+fn stream_skips_parts_the_ir_stream_cannot_carry() {
+    let chunk = json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Here is the chart:"},
+        {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+        {"executableCode": {"language": "PYTHON", "code": "print(1)"}}
+    ]}, "finishReason": "STOP"}], "responseId": "img1"});
+    let body = format!("data: {chunk}\r\n\r\n");
+    let events = decode_stream(body.as_bytes());
+    ir::check_well_formed(&events).unwrap();
+    let resp = collect(&events);
+    assert_eq!(resp.content.len(), 1);
+    assert_eq!(resp.stop_reason, Some(StopReason::EndTurn));
+}
+
+#[test]
+fn stream_encoder_writes_nothing_for_redacted_thinking_and_server_calls() {
+    let events = vec![
+        StreamEvent::MessageStart {
+            id: "m".into(),
+            model: "claude".into(),
+            usage: Usage::default(),
+        },
+        StreamEvent::BlockStart {
+            index: 0,
+            block: BlockStart::RedactedThinking { data: "x".into() },
+        },
+        StreamEvent::BlockStop { index: 0 },
+        StreamEvent::BlockStart {
+            index: 1,
+            block: BlockStart::ToolUse {
+                id: "srvtoolu_1".into(),
+                name: "web_search".into(),
+                kind: ToolCallKind::Server,
+                signature: None,
+            },
+        },
+        StreamEvent::BlockDelta {
+            index: 1,
+            delta: Delta::ToolInput("{}".into()),
+        },
+        StreamEvent::BlockStop { index: 1 },
+        StreamEvent::MessageDelta {
+            stop_reason: Some(StopReason::EndTurn),
+            stop_sequence: None,
+            usage: Usage::default(),
+        },
+        StreamEvent::MessageStop,
+    ];
+    let out = encode_stream(&events);
+    let frames = sse::parse_all(&out);
+    assert_eq!(frames.len(), 1, "only the finish chunk");
+}
