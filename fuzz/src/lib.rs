@@ -9,8 +9,9 @@
 use switchyard_protocol::ir::{self, StreamEvent};
 use switchyard_protocol::{sse, tokens, Dialect, EncodeOptions};
 
-/// The SSE parser yields the same items however the bytes are split, and what the writer
-/// makes of those items parses back to them. The first two bytes choose the split point.
+/// The SSE parser yields the same items however the bytes are split (an empty read included),
+/// and what the writer makes of those items parses back to them. The first two bytes choose
+/// the split point.
 pub fn sse_parser(data: &[u8]) {
     let (split, body) = match data {
         [a, b, body @ ..] => (usize::from(u16::from_le_bytes([*a, *b])), body),
@@ -22,6 +23,8 @@ pub fn sse_parser(data: &[u8]) {
     let mut parser = sse::Parser::new();
     let mut two = Vec::new();
     parser.feed(&body[..at], &mut two);
+    // An empty read between the pieces (an empty HTTP/2 data frame) must change nothing.
+    parser.feed(&[], &mut two);
     parser.feed(&body[at..], &mut two);
     parser.finish(&mut two);
     assert_eq!(two, whole, "split at {at}");
