@@ -197,7 +197,9 @@ pub fn decode_request(body: &[u8]) -> Result<ir::Request, Error> {
             }
         }
     }
-    if effort.is_some() {
+    // Adaptive thinking always sends its effort back; other modes only when it was given.
+    let adaptive = matches!(thinking, Some((ReasoningMode::Adaptive, _)));
+    if effort.is_some() && !adaptive {
         extra.insert(EFFORT_GIVEN.into(), Value::Bool(true));
         if thinking.is_none() {
             extra.insert(NO_THINKING.into(), Value::Bool(true));
