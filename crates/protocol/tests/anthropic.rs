@@ -305,6 +305,36 @@ fn stream_server_tool_blocks_are_skipped_and_indices_renumbered() {
 }
 
 #[test]
+fn stream_indices_not_starting_at_zero_are_renumbered() {
+    let body = concat!(
+        "event: message_start\n",
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-haiku-4-5-20251001\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":2}\n\n",
+        "event: message_stop\n",
+        "data: {\"type\":\"message_stop\"}\n\n",
+    );
+    let events = decode_stream(body.as_bytes());
+    ir::check_well_formed(&events).unwrap();
+    assert_eq!(
+        events[1],
+        StreamEvent::BlockStart {
+            index: 0,
+            block: BlockStart::Text
+        }
+    );
+    // message_stop without message_delta still yields one (the IR requires it).
+    assert!(matches!(
+        events[events.len() - 2],
+        StreamEvent::MessageDelta { .. }
+    ));
+}
+
+#[test]
 fn stream_usage_split_across_start_and_delta_is_merged() {
     let events = decode_stream(&fixture("streams", "text.sse"));
     let start = events.iter().find_map(|e| match e {
