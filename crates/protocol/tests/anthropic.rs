@@ -521,6 +521,49 @@ fn stream_encoder_merges_message_deltas_and_wraps_foreign_signatures() {
 }
 
 #[test]
+fn stream_encoder_wraps_custom_tool_text_as_an_object() {
+    let events = vec![
+        StreamEvent::MessageStart {
+            id: "resp_1".into(),
+            model: "gpt-5".into(),
+            usage: Usage::default(),
+        },
+        StreamEvent::BlockStart {
+            index: 0,
+            block: BlockStart::ToolUse {
+                id: "call_1".into(),
+                name: "apply_patch".into(),
+                kind: ToolCallKind::Custom,
+                signature: None,
+            },
+        },
+        StreamEvent::BlockDelta {
+            index: 0,
+            delta: Delta::ToolInput("*** Begin ".into()),
+        },
+        StreamEvent::BlockDelta {
+            index: 0,
+            delta: Delta::ToolInput("Patch".into()),
+        },
+        StreamEvent::BlockStop { index: 0 },
+        StreamEvent::MessageDelta {
+            stop_reason: Some(StopReason::ToolUse),
+            stop_sequence: None,
+            usage: Usage::default(),
+        },
+        StreamEvent::MessageStop,
+    ];
+    let mut c = ir::Collector::new();
+    for ev in decode_stream(&encode_stream(&events)) {
+        c.push(&ev);
+    }
+    let Block::ToolUse(t) = &c.finish().content[0] else {
+        panic!()
+    };
+    assert_eq!(t.input, json!({"input": "*** Begin Patch"}));
+}
+
+#[test]
 fn stream_encoder_writes_error_event() {
     let mut out = Vec::new();
     let mut enc = anthropic::StreamEncoder::new(&opts());

@@ -13,12 +13,15 @@ use super::super::wire::{self, Block as WireBlock, KnownBlock};
 use crate::ir::{BlockStart, Delta, StopReason, StreamEvent, ToolCallKind, Usage};
 use crate::{ids, signature, sse, Dialect, EncodeOptions};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Open {
     Text,
     Thinking,
     RedactedThinking,
     ToolUse,
+    /// A custom (free-text) tool call: its text is buffered and sent at the block's end as
+    /// `{"input": text}`, the object the buffered response encoder sends too.
+    CustomTool(String),
 }
 
 #[derive(Debug, Default)]
@@ -78,10 +81,15 @@ impl StreamEncoder {
                 );
             }
             StreamEvent::BlockDelta { delta, .. } => {
-                let Some((index, kind)) = self.open else {
+                let Some((index, kind)) = &mut self.open else {
                     return;
                 };
+                if let (Open::CustomTool(buf), Delta::ToolInput(s)) = (&mut *kind, delta) {
+                    buf.push_str(s);
+                    return;
+                }
                 if let Some(delta) = wire_delta(kind, delta) {
+                    let index = *index;
                     write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
                 }
             }
@@ -125,7 +133,13 @@ impl StreamEncoder {
     pub fn finish(&mut self, _out: &mut Vec<u8>) {}
 
     fn close_open(&mut self, out: &mut Vec<u8>) {
-        if let Some((index, _)) = self.open.take() {
+        if let Some((index, kind)) = self.open.take() {
+            if let Open::CustomTool(text) = kind {
+                let partial_json = json!({"input": text}).to_string();
+                if let Some(delta) = wire_delta(&Open::ToolUse, &Delta::ToolInput(partial_json)) {
+                    write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
+                }
+            }
             write(out, &wire::StreamEvent::ContentBlockStop { index });
         }
     }
@@ -187,8 +201,12 @@ fn block_start(block: &BlockStart) -> (Open, WireBlock) {
                 m.insert("input".into(), json!({}));
                 return (Open::ToolUse, WireBlock::Other(m));
             }
+            let open = match kind {
+                ToolCallKind::Custom => Open::CustomTool(String::new()),
+                _ => Open::ToolUse,
+            };
             (
-                Open::ToolUse,
+                open,
                 KnownBlock::ToolUse(wire::ToolUseBlock {
                     extra: Map::new(),
                     id,
@@ -203,7 +221,7 @@ fn block_start(block: &BlockStart) -> (Open, WireBlock) {
 }
 
 /// The wire delta for an IR delta in a block of `kind`, if this dialect has one.
-fn wire_delta(kind: Open, delta: &Delta) -> Option<Map<String, Value>> {
+fn wire_delta(kind: &Open, delta: &Delta) -> Option<Map<String, Value>> {
     let v = match (kind, delta) {
         (Open::Text, Delta::Text(t)) => json!({"type": "text_delta", "text": t}),
         (Open::Text, Delta::Citation(c)) => {
