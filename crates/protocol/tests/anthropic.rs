@@ -1005,6 +1005,111 @@ fn harmless_hints_without_a_field_are_dropped() {
 }
 
 #[test]
+fn minor_fields_without_an_anthropic_form_are_dropped_or_mapped() {
+    let citation = ir::Citation {
+        url: Some("https://example.com/a".into()),
+        title: Some("A".into()),
+        cited_text: Some("quoted".into()),
+        ..Default::default()
+    };
+    let text = Block::Text(ir::Text {
+        text: "cited".into(),
+        citations: vec![citation],
+        signature: Some(Signature {
+            family: Family::Gemini,
+            value: "CiQB".into(),
+        }),
+        ..Default::default()
+    });
+    let image = Block::Image(ir::Image {
+        source: MediaSource::Url {
+            url: "https://example.com/a.png".into(),
+            media_type: Some("image/png".into()),
+        },
+        detail: Some("high".into()),
+        cache_control: None,
+        extras: Default::default(),
+    });
+    let doc = Block::Document(ir::Document {
+        source: MediaSource::File {
+            file_id: "file-abc".into(),
+            media_type: None,
+        },
+        title: None,
+        context: None,
+        filename: Some("report.pdf".into()),
+        citations_enabled: None,
+        cache_control: None,
+        extras: Default::default(),
+    });
+    let mut result = tool_result("toolu_1", "r");
+    if let Block::ToolResult(r) = &mut result {
+        r.name = Some("get_weather".into());
+    }
+    let mut req = base_request(vec![
+        user(vec![image, doc]),
+        assistant(vec![text.clone(), tool_use("toolu_1", json!({}))]),
+        user(vec![result]),
+    ]);
+    req.tools.push(ir::Tool {
+        name: "ping".into(),
+        description: None,
+        kind: ToolKind::Function {
+            parameters: Value::Null,
+            strict: None,
+        },
+        cache_control: None,
+        extras: Default::default(),
+    });
+    req.response_format = Some(ir::ResponseFormat::JsonSchema {
+        name: Some("answer".into()),
+        schema: json!({"type": "object"}),
+        strict: Some(true),
+    });
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Adaptive,
+        effort: Some(ir::Effort::Minimal),
+        ..Default::default()
+    });
+    let out = encode_req(&req);
+    assert_eq!(
+        out["messages"][0]["content"],
+        json!([
+            {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+            {"type": "document", "source": {"type": "file", "file_id": "file-abc"}}
+        ])
+    );
+    // Foreign citations are not sent upstream; the Gemini text signature has no field.
+    assert_eq!(
+        out["messages"][1]["content"][0],
+        json!({"type": "text", "text": "cited"})
+    );
+    assert!(out["messages"][2]["content"][0].get("name").is_none());
+    assert_eq!(
+        out["tools"][0]["input_schema"],
+        json!({"type": "object", "properties": {}})
+    );
+    assert_eq!(
+        out["output_config"],
+        json!({"effort": "low", "format": {"type": "json_schema", "schema": {"type": "object"}}})
+    );
+    assert_eq!(out["thinking"], json!({"type": "adaptive"}));
+    // To a client, a foreign citation is shown in the nearest Anthropic form.
+    let resp = ir::Response {
+        content: vec![text],
+        stop_reason: Some(StopReason::Error),
+        ..Default::default()
+    };
+    let out = value(&anthropic::encode_response(&resp, &opts()).unwrap());
+    assert_eq!(
+        out["content"][0]["citations"][0],
+        json!({"type": "web_search_result_location", "url": "https://example.com/a",
+               "title": "A", "cited_text": "quoted"})
+    );
+    assert_eq!(out["stop_reason"], "end_turn");
+}
+
+#[test]
 fn decode_errors_name_the_field() {
     let cases = [
         (json!({"model": "m", "max_tokens": 1}), ""),
