@@ -1,35 +1,11 @@
-//! (stub)
-use crate::ir::StreamEvent;
-use crate::{sse, EncodeOptions, Error};
+//! Anthropic Messages streams (SSE with `event:` names: `message_start`,
+//! `content_block_start` / `_delta` / `_stop`, `message_delta`, `message_stop`, `ping`,
+//! `error`) ↔ IR stream events. The decoder turns whatever the upstream sends into a
+//! well-formed IR stream; the encoder turns any well-formed IR stream into a sequence the
+//! official SDKs accept. Neither does I/O or SSE framing (that is `crate::sse`).
 
-#[derive(Debug, Default)]
-pub struct StreamDecoder {}
+mod decode;
+mod encode;
 
-impl StreamDecoder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn decode(
-        &mut self,
-        _frame: &sse::Frame,
-        _out: &mut Vec<StreamEvent>,
-    ) -> Result<(), Error> {
-        Ok(())
-    }
-
-    pub fn finish(&mut self, _out: &mut Vec<StreamEvent>) {}
-}
-
-#[derive(Debug, Default)]
-pub struct StreamEncoder {}
-
-impl StreamEncoder {
-    pub fn new(_opts: &EncodeOptions) -> Self {
-        Self::default()
-    }
-
-    pub fn encode(&mut self, _ev: &StreamEvent, _out: &mut Vec<u8>) {}
-
-    pub fn finish(&mut self, _out: &mut Vec<u8>) {}
-}
+pub use decode::StreamDecoder;
+pub use encode::StreamEncoder;

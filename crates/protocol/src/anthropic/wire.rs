@@ -1,1 +1,479 @@
-//! (stub) Wire types.
+//! Serde types for the Anthropic Messages wire format (`POST /v1/messages`): request,
+//! response, content blocks, stream events and error bodies. It owns shapes only; what they
+//! mean in the IR is `content.rs`, `request.rs`, `response.rs` and `stream/`.
+//!
+//! Every object keeps its unknown fields in `extra`, declared FIRST: encoders serialize through
+//! [`to_bytes`], which builds a `serde_json::Value` where a later key replaces an earlier one,
+//! so a typed field that is set wins over a same-named field left in `extra`, and one that is
+//! unset lets the `extra` value through (that is how explicit defaults such as
+//! `"is_error": false` or `"tools": []` survive a round trip).
+
+use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Serializes a wire value to JSON bytes, resolving `extra` / typed-field collisions in
+/// favour of the typed field (see the module doc).
+pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    match serde_json::to_value(value) {
+        Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// `POST /v1/messages` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Request {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub model: String,
+    /// Required by the API; decoded leniently (the encoder always sends one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<OneOrMany<SystemBlock>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Tool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_sequences: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Thinking>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    /// Not in the API, but sent by some clients (Claude Code-like) inside `messages`.
+    System,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub role: Role,
+    pub content: OneOrMany<Block>,
+}
+
+/// A field that is either a plain string or an array of blocks (`content`, `system`,
+/// `tool_result.content`). Decoded by hand so a bad block reports its own path.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    Text(String),
+    Blocks(Vec<T>),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(OneOrMany::Text(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(OneOrMany::Text(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    out.push(item);
+                }
+                Ok(OneOrMany::Blocks(out))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// One block of the top-level `system` array (always `type: "text"`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SystemBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheControl {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+}
+
+/// A content block: one of the types the IR models, or any other type kept verbatim.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Block {
+    Known(KnownBlock),
+    Other(Map<String, Value>),
+}
+
+/// The block types the IR models. Anything else (`server_tool_use`, `search_result`,
+/// `web_search_tool_result`, `container_upload`, ...) is [`Block::Other`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum KnownBlock {
+    Text(TextBlock),
+    Image(ImageBlock),
+    Document(DocumentBlock),
+    ToolUse(ToolUseBlock),
+    ToolResult(ToolResultBlock),
+    Thinking(ThinkingBlock),
+    RedactedThinking(RedactedThinkingBlock),
+}
+
+impl<'de> Deserialize<'de> for Block {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut map = Map::<String, Value>::deserialize(d)?;
+        let kind = match map.get("type") {
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(de::Error::custom("type: expected a string")),
+            None => return Err(de::Error::missing_field("type")),
+        };
+        // Each known type is parsed straight into its struct (not through serde's buffering
+        // internally tagged enum) so a bad field keeps its path.
+        let known = |map: &mut Map<String, Value>| {
+            map.remove("type");
+            Value::Object(std::mem::take(map))
+        };
+        Ok(Block::Known(match kind.as_str() {
+            "text" => KnownBlock::Text(from_value_with_path(known(&mut map))?),
+            "image" => KnownBlock::Image(from_value_with_path(known(&mut map))?),
+            "document" => KnownBlock::Document(from_value_with_path(known(&mut map))?),
+            "tool_use" => KnownBlock::ToolUse(from_value_with_path(known(&mut map))?),
+            "tool_result" => KnownBlock::ToolResult(from_value_with_path(known(&mut map))?),
+            "thinking" => KnownBlock::Thinking(from_value_with_path(known(&mut map))?),
+            "redacted_thinking" => {
+                KnownBlock::RedactedThinking(from_value_with_path(known(&mut map))?)
+            }
+            _ => return Ok(Block::Other(map)),
+        }))
+    }
+}
+
+/// Deserializes a buffered value, putting the path inside it into the error message (the
+/// outer path is added by the caller's `serde_path_to_error`).
+fn from_value_with_path<T: DeserializeOwned, E: de::Error>(v: Value) -> Result<T, E> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            E::custom(e.into_inner())
+        } else {
+            E::custom(format!("{path}: {}", e.into_inner()))
+        }
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TextBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Map<String, Value>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+/// Where an image's or document's bytes are: `base64`, `url`, `file` or (documents) `text`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Source {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DocumentBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citations: Option<CitationsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+/// A document's `citations: {"enabled": true}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CitationsConfig {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolUseBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub id: String,
+    pub name: String,
+    pub input: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolResultBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub tool_use_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<OneOrMany<Block>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_error: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThinkingBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub thinking: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedactedThinkingBlock {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub data: String,
+}
+
+/// A tool definition. A custom tool has `input_schema` (and an optional `"type": "custom"`,
+/// kept in `extra`); a server tool (`web_search_20250305`, `bash_20250124`, ...) has a
+/// versioned `type` and no schema.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolChoice {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_parallel_tool_use: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// `{"type":"enabled","budget_tokens":N}`, `{"type":"disabled"}` or `{"type":"adaptive"}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Thinking {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OutputConfig {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<OutputFormat>,
+}
+
+/// `{"type":"json_schema","schema":{...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputFormat {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+}
+
+/// A non-streamed response; also the `message` of `message_start` (content empty there).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(default)]
+    pub id: String,
+    #[serde(rename = "type", default = "message_type")]
+    pub kind: String,
+    #[serde(default = "assistant_role")]
+    pub role: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub content: Vec<Block>,
+    /// Always present (null while streaming), as the API sends it.
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+    #[serde(default)]
+    pub usage: Usage,
+}
+
+fn message_type() -> String {
+    "message".into()
+}
+
+fn assistant_role() -> String {
+    "assistant".into()
+}
+
+/// Token usage. `input_tokens` excludes cache reads and writes, as the IR's does.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+}
+
+/// `{"type":"error","error":{"type":...,"message":...},"request_id":...}`, the body of an
+/// error response and the data of a stream `error` event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type", default = "error_type")]
+    pub kind: String,
+    pub error: ErrorDetail,
+}
+
+fn error_type() -> String {
+    "error".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// The data of one stream event, by its `type`. Unknown event types are skipped by the
+/// decoder before this is parsed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamEvent {
+    MessageStart {
+        message: Response,
+    },
+    ContentBlockStart {
+        index: usize,
+        content_block: Block,
+    },
+    ContentBlockDelta {
+        index: usize,
+        delta: Map<String, Value>,
+    },
+    ContentBlockStop {
+        index: usize,
+    },
+    MessageDelta {
+        delta: MessageDeltaBody,
+        #[serde(default)]
+        usage: Usage,
+    },
+    MessageStop,
+    Ping,
+    Error {
+        error: ErrorDetail,
+    },
+}
+
+/// `message_delta.delta`. Both fields are always written (null when unset), as the API does.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MessageDeltaBody {
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    #[serde(default)]
+    pub stop_sequence: Option<String>,
+}
