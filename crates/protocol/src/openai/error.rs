@@ -36,15 +36,24 @@ pub fn decode_error(status: u16, body: &[u8]) -> ErrorBody {
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
+        let kind = kind_of(e.kind.as_deref(), code.as_deref());
+        // Only what the encoder would not write by itself is kept, for the same dialect.
         let mut fields = Map::new();
-        fields.insert("type".into(), e.kind.clone().map_or(Value::Null, Value::String));
-        fields.insert("param".into(), e.param.clone().unwrap_or(Value::Null));
+        if e.kind.as_deref() != Some(wire_type(kind).0) {
+            fields.insert("type".into(), e.kind.clone().map_or(Value::Null, Value::String));
+        }
+        if let Some(p) = e.param.clone().filter(|p| !p.is_null()) {
+            fields.insert("param".into(), p);
+        }
         if let Some(c @ Value::Number(_)) = &e.code {
             fields.insert("code".into(), c.clone());
         }
+        if code.is_none() && wire_type(kind).1.is_some() {
+            fields.insert("code".into(), Value::Null);
+        }
         fields.extend(e.extra);
         return ErrorBody {
-            kind: kind_of(e.kind.as_deref(), code.as_deref()),
+            kind,
             retry_after: retry_after(&e.message),
             message: e.message,
             status,
@@ -100,6 +109,7 @@ fn retry_after(message: &str) -> Option<u64> {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
         .collect();
+    let token = token.trim_end_matches('.');
     let mut total = 0.0f64;
     let mut number = String::new();
     let mut chars = token.chars().peekable();

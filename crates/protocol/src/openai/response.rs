@@ -169,7 +169,7 @@ pub(crate) fn decode_usage(u: &wire::Usage) -> Usage {
     let cached = u
         .prompt_tokens_details
         .as_ref()
-        .and_then(|d| d.cached_tokens)
+        .and_then(|d| d.as_ref()?.cached_tokens)
         .or(u.prompt_cache_hit_tokens)
         .unwrap_or(0);
     Usage {
@@ -180,7 +180,7 @@ pub(crate) fn decode_usage(u: &wire::Usage) -> Usage {
         reasoning_tokens: u
             .completion_tokens_details
             .as_ref()
-            .and_then(|d| d.reasoning_tokens)
+            .and_then(|d| d.as_ref()?.reasoning_tokens)
             .unwrap_or(0),
     }
 }
@@ -196,18 +196,18 @@ pub(crate) fn encode_usage(u: &Usage) -> wire::Usage {
         prompt_tokens: prompt,
         completion_tokens: u.output_tokens,
         total_tokens: prompt + u.output_tokens,
-        prompt_tokens_details: Some(PromptTokensDetails {
+        prompt_tokens_details: Some(Some(PromptTokensDetails {
             cached_tokens: Some(u.cache_read_tokens),
             extra: details(json!({"audio_tokens": 0})),
-        }),
-        completion_tokens_details: Some(CompletionTokensDetails {
+        })),
+        completion_tokens_details: Some(Some(CompletionTokensDetails {
             reasoning_tokens: Some(u.reasoning_tokens),
             extra: details(json!({
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0
             })),
-        }),
+        })),
         prompt_cache_hit_tokens: None,
         prompt_cache_miss_tokens: None,
         extra: Map::new(),

@@ -61,6 +61,8 @@ impl StreamDecoder {
         }
         let chunk: Chunk = json::decode_str(data).map_err(|e| Error::Stream(e.to_string()))?;
         if chunk.error.is_some() {
+            // Close what is open so the events before the error are whole blocks.
+            self.close(out);
             out.push(StreamEvent::Error(crate::openai::decode_error(0, data.as_bytes())));
             self.done = true;
             return Ok(());
