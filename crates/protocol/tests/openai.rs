@@ -1048,3 +1048,249 @@ fn error_encode_every_kind() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 3. Property tests: IR → chat → IR is the identity on what chat carries.
+
+mod props {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::option;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 ,.!?é\n]{1,20}"
+    }
+
+    fn ident() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9_]{0,10}"
+    }
+
+    fn tool_input() -> impl Strategy<Value = Value> {
+        vec((ident(), prop_oneof![word().prop_map(Value::from), any::<i32>().prop_map(Value::from), any::<bool>().prop_map(Value::from)]), 0..3)
+            .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+    }
+
+    fn image() -> impl Strategy<Value = Block> {
+        (any::<bool>(), option::of(prop_oneof![Just("low".to_string()), Just("high".to_string())]))
+            .prop_map(|(b64, detail)| {
+                let source = if b64 {
+                    MediaSource::Base64 { media_type: "image/png".into(), data: "iVBORw0KGgo=".into() }
+                } else {
+                    MediaSource::Url { url: "https://example.com/cat.jpg".into(), media_type: None }
+                };
+                Block::Image(ir::Image { source, detail, cache_control: None, extras: Default::default() })
+            })
+    }
+
+    fn tool_use(id: String, name: String, input: Value) -> Block {
+        Block::ToolUse(ir::ToolUse {
+            id, name, input, kind: ToolCallKind::Function, signature: None, cache_control: None,
+            extras: Default::default(),
+        })
+    }
+
+    /// One exchange: a user turn, an assistant turn with text and/or tool calls, and the
+    /// results of those calls (with optional follow-up text) as the next user turn.
+    fn exchange() -> impl Strategy<Value = Vec<ir::Message>> {
+        (
+            vec(prop_oneof![3 => word().prop_map(Block::text), 1 => image()], 1..3),
+            option::of(word()),
+            vec((ident(), tool_input()), 0..3),
+            option::of(word()),
+            any::<bool>(),
+        )
+            .prop_map(|(user, reply, calls, follow, system)| {
+                let mut out = vec![ir::Message::new(Role::User, user)];
+                if system {
+                    out.push(ir::Message::new(Role::System, vec![Block::text("Be brief.")]));
+                }
+                let mut a = Vec::new();
+                if let Some(r) = reply { a.push(Block::text(r)); }
+                let mut results = Vec::new();
+                for (i, (name, input)) in calls.into_iter().enumerate() {
+                    let id = format!("call_{i}_{name}");
+                    a.push(tool_use(id.clone(), name.clone(), input));
+                    results.push(Block::ToolResult(ir::ToolResult {
+                        tool_use_id: id, name: Some(name), content: vec![Block::text("ok")],
+                        is_error: false, cache_control: None, extras: Default::default(),
+                    }));
+                }
+                out.push(ir::Message::new(Role::Assistant, a));
+                if !results.is_empty() {
+                    if let Some(f) = follow { results.push(Block::text(f)); }
+                    out.push(ir::Message::new(Role::User, results));
+                }
+                out
+            })
+    }
+
+    fn request() -> impl Strategy<Value = ir::Request> {
+        (
+            prop_oneof![Just("gpt-4o"), Just("o3-mini"), Just("gpt-5")],
+            vec(word(), 0..3),
+            vec(exchange(), 1..3),
+            vec((ident(), option::of(word()), option::of(any::<bool>())), 0..3),
+            (option::of(1u64..10000), option::of(prop_oneof![Just(0.0), Just(0.5), Just(1.3)]), option::of(1u64..100), vec(word(), 0..3), option::of(any::<i32>())),
+            (any::<bool>(), any::<bool>(), option::of(any::<bool>()), option::of(ident()), 0usize..4, 0usize..5),
+        )
+            .prop_map(|(model, system, exchanges, tools, (max, temp, top_k, stop, seed), (stream, usage, store, user, choice, effort))| {
+                let mut req = ir::Request { model: model.to_string(), ..Default::default() };
+                req.system = system.into_iter().map(ir::SystemBlock::new).collect();
+                // A user turn right after tool results joins the results' turn (as decoded).
+                for m in exchanges.into_iter().flatten() {
+                    match req.messages.last_mut() {
+                        Some(last) if m.role == Role::User && last.role == Role::User
+                            && last.content.iter().all(|b| matches!(b, Block::ToolResult(_))) =>
+                        {
+                            last.content.extend(m.content)
+                        }
+                        _ => req.messages.push(m),
+                    }
+                }
+                let mut seen = std::collections::HashSet::new();
+                for (name, description, strict) in tools {
+                    if seen.insert(name.clone()) {
+                        req.tools.push(ir::Tool {
+                            name, description,
+                            kind: ir::ToolKind::Function {
+                                parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
+                                strict,
+                            },
+                            cache_control: None, extras: Default::default(),
+                        });
+                    }
+                }
+                req.tool_choice = match (choice, req.tools.first()) {
+                    (1, _) => Some(ir::ToolChoice::Auto),
+                    (2, _) => Some(ir::ToolChoice::None),
+                    (3, Some(t)) => Some(ir::ToolChoice::Tool(t.name.clone())),
+                    _ => None,
+                };
+                if !req.tools.is_empty() { req.parallel_tool_calls = store; }
+                req.sampling.max_tokens = max;
+                req.sampling.temperature = temp;
+                req.sampling.top_k = top_k;
+                req.sampling.stop = stop;
+                req.sampling.seed = seed.map(i64::from);
+                req.stream = stream;
+                req.include_usage = stream && usage;
+                req.store = store;
+                req.metadata.user_id = user;
+                req.reasoning = match effort {
+                    1 => Some(ir::Reasoning { effort: Some(ir::Effort::Low), ..Default::default() }),
+                    2 => Some(ir::Reasoning { effort: Some(ir::Effort::Max), ..Default::default() }),
+                    3 if model == "gpt-5" => Some(ir::Reasoning { mode: ReasoningMode::Disabled, ..Default::default() }),
+                    4 => Some(ir::Reasoning { effort: Some(ir::Effort::Minimal), ..Default::default() }),
+                    _ => None,
+                };
+                req.response_format = match effort {
+                    1 => Some(ir::ResponseFormat::JsonObject),
+                    2 => Some(ir::ResponseFormat::JsonSchema { name: Some("answer".into()), schema: json!({"type": "object"}), strict: Some(true) }),
+                    _ => None,
+                };
+                req
+            })
+    }
+
+    fn response() -> impl Strategy<Value = ir::Response> {
+        (
+            option::of(word()),
+            option::of(word()),
+            vec((ident(), tool_input()), 0..3),
+            (0u64..5000, 0u64..5000, 0u64..5000, 0u64..100),
+            0usize..3,
+        )
+            .prop_map(|(thinking, text, calls, (input, cached, output, reasoning), stop)| {
+                let mut content = Vec::new();
+                if let Some(t) = thinking {
+                    content.push(Block::Thinking(ir::Thinking { text: t, signature: None, extras: Default::default() }));
+                }
+                if let Some(t) = text { content.push(Block::text(t)); }
+                let has_calls = !calls.is_empty();
+                for (i, (name, input)) in calls.into_iter().enumerate() {
+                    content.push(tool_use(format!("call_{i}"), name, input));
+                }
+                let stop_reason = match (stop, has_calls) {
+                    (0, _) => StopReason::MaxTokens,
+                    (_, true) => StopReason::ToolUse,
+                    (1, false) => StopReason::EndTurn,
+                    _ => StopReason::ContentFilter,
+                };
+                ir::Response {
+                    id: "chatcmpl-abc".into(), model: "gpt-4o".into(), content,
+                    stop_reason: Some(stop_reason), stop_sequence: None,
+                    usage: Usage { input_tokens: input, output_tokens: output + reasoning, cache_read_tokens: cached, cache_write_tokens: 0, reasoning_tokens: reasoning },
+                    created: Some(1741569952), extras: Default::default(),
+                }
+            })
+    }
+
+    fn stream() -> impl Strategy<Value = Vec<StreamEvent>> {
+        (
+            vec(word(), 0..3),
+            vec(word(), 0..3),
+            vec((ident(), vec("[a-z{}\":,0-9 ]{1,8}", 0..4)), 0..3),
+            (0u64..5000, 0u64..5000, 0u64..5000),
+            any::<bool>(),
+        )
+            .prop_map(|(thinking, text, calls, (input, cached, output), ping)| {
+                let mut ev = vec![StreamEvent::MessageStart { id: "chatcmpl-s".into(), model: "gpt-4o".into(), usage: Usage::default() }];
+                let mut index = 0;
+                for (kind, deltas) in [(BlockStart::Thinking, &thinking), (BlockStart::Text, &text)] {
+                    if deltas.is_empty() { continue; }
+                    let thinking = kind == BlockStart::Thinking;
+                    ev.push(StreamEvent::BlockStart { index, block: kind });
+                    for d in deltas {
+                        let delta = if thinking { Delta::Thinking(d.clone()) } else { Delta::Text(d.clone()) };
+                        ev.push(StreamEvent::BlockDelta { index, delta });
+                    }
+                    ev.push(StreamEvent::BlockStop { index });
+                    index += 1;
+                }
+                if ping { ev.push(StreamEvent::Ping); }
+                let has_calls = !calls.is_empty();
+                for (i, (name, deltas)) in calls.into_iter().enumerate() {
+                    ev.push(StreamEvent::BlockStart { index, block: BlockStart::ToolUse { id: format!("call_{i}"), name, kind: ToolCallKind::Function, signature: None } });
+                    for d in deltas {
+                        ev.push(StreamEvent::BlockDelta { index, delta: Delta::ToolInput(d) });
+                    }
+                    ev.push(StreamEvent::BlockStop { index });
+                    index += 1;
+                }
+                ev.push(StreamEvent::MessageDelta {
+                    stop_reason: Some(if has_calls { StopReason::ToolUse } else { StopReason::EndTurn }),
+                    stop_sequence: None,
+                    usage: Usage { input_tokens: input, output_tokens: output, cache_read_tokens: cached, cache_write_tokens: 0, reasoning_tokens: 0 },
+                });
+                ev.push(StreamEvent::MessageStop);
+                ev
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn request_ir_round_trips(req in request()) {
+            let bytes = openai::encode_request(&req, &opts()).unwrap();
+            let back = openai::decode_request(&bytes).unwrap();
+            prop_assert_eq!(back, req);
+        }
+
+        #[test]
+        fn response_ir_round_trips(resp in response()) {
+            let bytes = openai::encode_response(&resp, &opts()).unwrap();
+            let back = openai::decode_response(&bytes).unwrap();
+            prop_assert_eq!(back, resp);
+        }
+
+        #[test]
+        fn stream_events_round_trip(events in stream()) {
+            ir::check_well_formed(&events).unwrap();
+            let back = decode_stream(&encode_stream(&events, &opts()));
+            ir::check_well_formed(&back).unwrap();
+            prop_assert_eq!(coalesce(&back), coalesce(&events));
+        }
+    }
+}

@@ -46,10 +46,19 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
             }
         }
         resp.content = content;
+        // In a response every thinking block is shown as `reasoning_content`; only the other
+        // spelling needs a note.
+        for b in &mut resp.content {
+            if let ir::Block::Thinking(t) = b {
+                if form::get_str(&t.extras, "field") == Some("reasoning_content") {
+                    t.extras = ir::Extras::default();
+                }
+            }
+        }
         if !message_fields.is_empty() {
             form::set(&mut fields, "message", Value::Object(message_fields));
         }
-        if !choice.extra.is_empty() {
+        if choice.extra != default_choice_extra() {
             form::set(&mut fields, "choice", Value::Object(choice.extra));
         }
         if choice.index != 0 {
@@ -96,8 +105,7 @@ pub fn encode_response(resp: &ir::Response, _opts: &EncodeOptions) -> Result<Vec
     if form::get_str(&resp.extras, "choices") != Some("empty") || !resp.content.is_empty() {
         let mut extra = match form::get(&resp.extras, "choice") {
             Some(Value::Object(m)) => m.clone(),
-            // OpenAI always sends `logprobs`, null unless asked for.
-            _ => Map::from_iter([("logprobs".to_string(), Value::Null)]),
+            _ => default_choice_extra(),
         };
         if resp.stop_sequence.is_some() && !extra.contains_key("stop_reason") {
             extra.insert("stop_reason".into(), resp.stop_sequence.clone().into());
@@ -137,6 +145,11 @@ pub fn encode_response(resp: &ir::Response, _opts: &EncodeOptions) -> Result<Vec
         extra: form::fields(&resp.extras),
     };
     Ok(json::encode(&w))
+}
+
+/// OpenAI always sends `logprobs`, null unless asked for.
+fn default_choice_extra() -> Map<String, Value> {
+    Map::from_iter([("logprobs".to_string(), Value::Null)])
 }
 
 /// `finish_reason` to the IR. Some servers say `stop` after tool calls; that is `ToolUse`.
