@@ -1,5 +1,9 @@
 //! OpenAI Chat Completions dialect: fixtures, round trips, hard cases, refusals and errors.
 
+// Helpers outside `#[test]` fns are not covered by `allow-unwrap-in-tests`; in a test a panic
+// is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -142,7 +146,8 @@ fn every_request_fixture_round_trips_exactly() {
 fn every_response_fixture_round_trips_exactly() {
     for (name, body) in fixtures("responses", "json") {
         let resp = openai::decode_response(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let back = openai::encode_response(&resp, &opts()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let back =
+            openai::encode_response(&resp, &opts()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(value(&back), value(&body), "{name}");
     }
 }
@@ -161,7 +166,9 @@ fn every_stream_fixture_is_well_formed_and_survives_rechunking() {
             let mut pieces: Vec<&[u8]> = Vec::new();
             let mut rest: &[u8] = &body;
             while !rest.is_empty() {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let n = 1 + (seed >> 33) as usize % 40;
                 let n = n.min(rest.len());
                 pieces.push(&rest[..n]);
@@ -214,7 +221,11 @@ fn streamed_and_buffered_responses_agree() {
                 })
                 .collect()
         };
-        assert_eq!(strip(&streamed.content), strip(&buffered.content), "{stream}");
+        assert_eq!(
+            strip(&streamed.content),
+            strip(&buffered.content),
+            "{stream}"
+        );
         if stream == "usage_cache" {
             assert_eq!(streamed.usage, buffered.usage);
         }
@@ -250,7 +261,9 @@ fn stream_usage_on_a_chunk_with_choices_and_thinking() {
     assert!(matches!(&resp.content[0], Block::Thinking(t)
         if t.text == "The user wants the weather in Hangzhou; I should call get_weather."));
     assert!(matches!(&resp.content[1], Block::Text(t) if t.text == "Let me check."));
-    assert!(matches!(&resp.content[2], Block::ToolUse(u) if u.input == json!({"location": "Hangzhou"})));
+    assert!(
+        matches!(&resp.content[2], Block::ToolUse(u) if u.input == json!({"location": "Hangzhou"}))
+    );
     assert_eq!(resp.stop_reason, Some(StopReason::ToolUse));
     assert_eq!(
         resp.usage,
@@ -319,7 +332,9 @@ fn stream_truncated_ends_with_error() {
 #[test]
 fn stream_refusal_deltas_are_text() {
     let resp = collect(&decode_stream(&fixture("streams", "refusal")));
-    assert!(matches!(&resp.content[..], [Block::Text(t)] if t.text == "I'm sorry, I can't help with that."));
+    assert!(
+        matches!(&resp.content[..], [Block::Text(t)] if t.text == "I'm sorry, I can't help with that.")
+    );
 }
 
 #[test]
@@ -396,12 +411,21 @@ fn stream_encoder_shapes() {
             _ => None,
         })
         .collect();
-    assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+    assert_eq!(
+        chunks[0]["choices"][0]["delta"],
+        json!({"role": "assistant", "content": ""})
+    );
     assert_eq!(chunks[0]["object"], "chat.completion.chunk");
     assert_eq!(chunks[1]["choices"][0]["delta"]["reasoning_content"], "hmm");
     // Tool-call index counts tool calls, not IR blocks.
-    assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["index"], 0);
-    assert_eq!(chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"], "toolu_1");
+    assert_eq!(
+        chunks[2]["choices"][0]["delta"]["tool_calls"][0]["index"],
+        0
+    );
+    assert_eq!(
+        chunks[2]["choices"][0]["delta"]["tool_calls"][0]["id"],
+        "toolu_1"
+    );
     let fin = &chunks[chunks.len() - 2];
     assert_eq!(fin["choices"][0]["finish_reason"], "tool_calls");
     let last = &chunks[chunks.len() - 1];
@@ -459,7 +483,10 @@ fn content_string_vs_parts_keeps_its_form() {
     let out = encode_req(&req);
     assert_eq!(out["messages"][0]["content"][0]["type"], "text");
     assert_eq!(out["messages"][1]["content"], "Translate: good morning");
-    assert_eq!(out["messages"][2]["content"], json!([{"type": "text", "text": "Bonjour"}]));
+    assert_eq!(
+        out["messages"][2]["content"],
+        json!([{"type": "text", "text": "Bonjour"}])
+    );
     // Built by hand (no form notes): a lone text is a string.
     let mut fresh = req.clone();
     for m in &mut fresh.messages {
@@ -483,7 +510,10 @@ fn assistant_with_null_content_and_tool_calls() {
         if u.input == json!({"location": "Paris, France", "unit": "celsius"})));
     let out = encode_req(&req);
     assert_eq!(out["messages"][1]["content"], Value::Null);
-    assert!(out["messages"][1].as_object().unwrap().contains_key("content"));
+    assert!(out["messages"][1]
+        .as_object()
+        .unwrap()
+        .contains_key("content"));
 }
 
 #[test]
@@ -501,7 +531,10 @@ fn parallel_tool_calls_and_their_tool_messages() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(req.tool_choice, Some(ir::ToolChoice::Tool("get_weather".into())));
+    assert_eq!(
+        req.tool_choice,
+        Some(ir::ToolChoice::Tool("get_weather".into()))
+    );
     assert_eq!(req.parallel_tool_calls, Some(true));
 }
 
@@ -564,8 +597,13 @@ fn stream_options_include_usage_absent_vs_true() {
         include_usage: true,
         ..Default::default()
     };
-    fresh.messages.push(ir::Message::new(Role::User, vec![Block::text("hi")]));
-    assert_eq!(encode_req(&fresh)["stream_options"], json!({"include_usage": true}));
+    fresh
+        .messages
+        .push(ir::Message::new(Role::User, vec![Block::text("hi")]));
+    assert_eq!(
+        encode_req(&fresh)["stream_options"],
+        json!({"include_usage": true})
+    );
     fresh.include_usage = false;
     assert!(encode_req(&fresh).get("stream_options").is_none());
 }
@@ -574,7 +612,10 @@ fn stream_options_include_usage_absent_vs_true() {
 fn max_completion_tokens_and_model_rule() {
     let req = request("max_completion_tokens");
     assert_eq!(req.sampling.max_tokens, Some(4000));
-    assert_eq!(req.reasoning.as_ref().unwrap().effort, Some(ir::Effort::High));
+    assert_eq!(
+        req.reasoning.as_ref().unwrap().effort,
+        Some(ir::Effort::High)
+    );
     let mut fresh = ir::Request {
         model: "o3-mini".into(),
         ..Default::default()
@@ -593,7 +634,10 @@ fn max_completion_tokens_and_model_rule() {
 fn reasoning_effort_none_disables() {
     let body = br#"{"model":"gpt-5.1","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"none"}"#;
     let req = openai::decode_request(body).unwrap();
-    assert_eq!(req.reasoning.as_ref().unwrap().mode, ReasoningMode::Disabled);
+    assert_eq!(
+        req.reasoning.as_ref().unwrap().mode,
+        ReasoningMode::Disabled
+    );
     assert_eq!(encode_req(&req)["reasoning_effort"], "none");
 }
 
@@ -664,7 +708,10 @@ fn tool_result_images_are_emulated_with_a_user_message() {
     assert_eq!(out["messages"][2]["content"][1]["text"], "What do you see?");
     // The fixture in this form decodes into results + images in one user turn.
     let fx = request("tool_result_images");
-    assert!(matches!(&fx.messages[2].content[..], [Block::ToolResult(_), Block::Image(_)]));
+    assert!(matches!(
+        &fx.messages[2].content[..],
+        [Block::ToolResult(_), Block::Image(_)]
+    ));
 }
 
 #[test]
@@ -792,7 +839,10 @@ fn decode_errors_name_the_field() {
         Err(Error::Decode { path, .. }) => assert_eq!(path, "messages[0].content[0].text"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(openai::decode_request(b"{\"messages\":[]}"), Err(Error::Decode { .. })));
+    assert!(matches!(
+        openai::decode_request(b"{\"messages\":[]}"),
+        Err(Error::Decode { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -820,7 +870,10 @@ fn user(blocks: Vec<Block>) -> ir::Request {
 fn foreign_other(kind: &str) -> Block {
     Block::Other(ir::Other {
         kind: kind.into(),
-        extras: ir::Extras::new(Dialect::Anthropic, serde_json::Map::from_iter([("type".to_string(), json!(kind))])),
+        extras: ir::Extras::new(
+            Dialect::Anthropic,
+            serde_json::Map::from_iter([("type".to_string(), json!(kind))]),
+        ),
     })
 }
 
@@ -943,7 +996,9 @@ fn drops_cache_control_redacted_thinking_signatures_session_and_is_error() {
                 }),
                 extras: Default::default(),
             }),
-            Block::RedactedThinking(ir::RedactedThinking { data: "opaque".into() }),
+            Block::RedactedThinking(ir::RedactedThinking {
+                data: "opaque".into(),
+            }),
             Block::ToolUse(ir::ToolUse {
                 id: "toolu_9".into(),
                 name: "f".into(),
@@ -968,14 +1023,27 @@ fn drops_cache_control_redacted_thinking_signatures_session_and_is_error() {
     ));
     let out = encode_req(&req);
     let s = out.to_string();
-    for gone in ["cache_control", "secret", "opaque", "sig", "sess-1", "is_error"] {
+    for gone in [
+        "cache_control",
+        "secret",
+        "opaque",
+        "sig",
+        "sess-1",
+        "is_error",
+    ] {
         assert!(!s.contains(gone), "{gone} leaked: {s}");
     }
     // System with cache control is sent as parts; top_k passes as a hint.
-    assert_eq!(out["messages"][0]["content"], json!([{"type": "text", "text": "sys"}]));
+    assert_eq!(
+        out["messages"][0]["content"],
+        json!([{"type": "text", "text": "sys"}])
+    );
     assert_eq!(out["top_k"], 40);
     assert_eq!(out["messages"][2]["content"], Value::Null);
-    assert_eq!(out["messages"][3], json!({"role": "tool", "tool_call_id": "toolu_9", "content": "boom"}));
+    assert_eq!(
+        out["messages"][3],
+        json!({"role": "tool", "tool_call_id": "toolu_9", "content": "boom"})
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -984,12 +1052,42 @@ fn drops_cache_control_redacted_thinking_signatures_session_and_is_error() {
 #[test]
 fn error_fixtures_decode() {
     let cases = [
-        ("rate_limit", 429, ErrorKind::RateLimited, Some(3), Some("rate_limit_exceeded")),
+        (
+            "rate_limit",
+            429,
+            ErrorKind::RateLimited,
+            Some(3),
+            Some("rate_limit_exceeded"),
+        ),
         ("overloaded", 503, ErrorKind::Overloaded, None, None),
-        ("invalid", 400, ErrorKind::InvalidRequest, None, Some("invalid_value")),
-        ("auth", 401, ErrorKind::Authentication, None, Some("invalid_api_key")),
-        ("not_found", 404, ErrorKind::NotFound, None, Some("model_not_found")),
-        ("insufficient_quota", 429, ErrorKind::RateLimited, None, Some("insufficient_quota")),
+        (
+            "invalid",
+            400,
+            ErrorKind::InvalidRequest,
+            None,
+            Some("invalid_value"),
+        ),
+        (
+            "auth",
+            401,
+            ErrorKind::Authentication,
+            None,
+            Some("invalid_api_key"),
+        ),
+        (
+            "not_found",
+            404,
+            ErrorKind::NotFound,
+            None,
+            Some("model_not_found"),
+        ),
+        (
+            "insufficient_quota",
+            429,
+            ErrorKind::RateLimited,
+            None,
+            Some("insufficient_quota"),
+        ),
     ];
     for (name, status, kind, retry, code) in cases {
         let body = fixture("errors", name);
@@ -1012,19 +1110,55 @@ fn error_decode_never_fails() {
     assert_eq!(e.message, "<html>Bad gateway</html>");
     let long = "x".repeat(5000);
     assert!(openai::decode_error(500, long.as_bytes()).message.len() < 600);
-    assert_eq!(openai::decode_error(400, br#"{"error":"bad model"}"#).message, "bad model");
-    assert_eq!(openai::decode_error(404, br#"{"message":"no"}"#).kind, ErrorKind::NotFound);
+    assert_eq!(
+        openai::decode_error(400, br#"{"error":"bad model"}"#).message,
+        "bad model"
+    );
+    assert_eq!(
+        openai::decode_error(404, br#"{"message":"no"}"#).kind,
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
 fn error_encode_every_kind() {
     let cases = [
-        (ErrorKind::InvalidRequest, 400, "invalid_request_error", Value::Null),
-        (ErrorKind::Authentication, 401, "invalid_request_error", json!("invalid_api_key")),
-        (ErrorKind::PermissionDenied, 403, "invalid_request_error", Value::Null),
-        (ErrorKind::NotFound, 404, "invalid_request_error", json!("model_not_found")),
-        (ErrorKind::RequestTooLarge, 413, "invalid_request_error", Value::Null),
-        (ErrorKind::RateLimited, 429, "requests", json!("rate_limit_exceeded")),
+        (
+            ErrorKind::InvalidRequest,
+            400,
+            "invalid_request_error",
+            Value::Null,
+        ),
+        (
+            ErrorKind::Authentication,
+            401,
+            "invalid_request_error",
+            json!("invalid_api_key"),
+        ),
+        (
+            ErrorKind::PermissionDenied,
+            403,
+            "invalid_request_error",
+            Value::Null,
+        ),
+        (
+            ErrorKind::NotFound,
+            404,
+            "invalid_request_error",
+            json!("model_not_found"),
+        ),
+        (
+            ErrorKind::RequestTooLarge,
+            413,
+            "invalid_request_error",
+            Value::Null,
+        ),
+        (
+            ErrorKind::RateLimited,
+            429,
+            "requests",
+            json!("rate_limit_exceeded"),
+        ),
         (ErrorKind::Api, 500, "server_error", Value::Null),
         (ErrorKind::Overloaded, 503, "server_error", Value::Null),
         (ErrorKind::Timeout, 504, "server_error", json!("timeout")),
@@ -1043,7 +1177,10 @@ fn error_encode_every_kind() {
         let back = openai::decode_error(s, &body);
         assert_eq!(back.kind, kind);
         if kind == ErrorKind::RateLimited {
-            assert!(v["error"]["message"].as_str().unwrap().ends_with("Please try again in 7s."));
+            assert!(v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("Please try again in 7s."));
             assert_eq!(back.retry_after, Some(7));
         }
     }
@@ -1067,25 +1204,57 @@ mod props {
     }
 
     fn tool_input() -> impl Strategy<Value = Value> {
-        vec((ident(), prop_oneof![word().prop_map(Value::from), any::<i32>().prop_map(Value::from), any::<bool>().prop_map(Value::from)]), 0..3)
-            .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+        vec(
+            (
+                ident(),
+                prop_oneof![
+                    word().prop_map(Value::from),
+                    any::<i32>().prop_map(Value::from),
+                    any::<bool>().prop_map(Value::from)
+                ],
+            ),
+            0..3,
+        )
+        .prop_map(|kv| Value::Object(kv.into_iter().collect()))
     }
 
     fn image() -> impl Strategy<Value = Block> {
-        (any::<bool>(), option::of(prop_oneof![Just("low".to_string()), Just("high".to_string())]))
+        (
+            any::<bool>(),
+            option::of(prop_oneof![
+                Just("low".to_string()),
+                Just("high".to_string())
+            ]),
+        )
             .prop_map(|(b64, detail)| {
                 let source = if b64 {
-                    MediaSource::Base64 { media_type: "image/png".into(), data: "iVBORw0KGgo=".into() }
+                    MediaSource::Base64 {
+                        media_type: "image/png".into(),
+                        data: "iVBORw0KGgo=".into(),
+                    }
                 } else {
-                    MediaSource::Url { url: "https://example.com/cat.jpg".into(), media_type: None }
+                    MediaSource::Url {
+                        url: "https://example.com/cat.jpg".into(),
+                        media_type: None,
+                    }
                 };
-                Block::Image(ir::Image { source, detail, cache_control: None, extras: Default::default() })
+                Block::Image(ir::Image {
+                    source,
+                    detail,
+                    cache_control: None,
+                    extras: Default::default(),
+                })
             })
     }
 
     fn tool_use(id: String, name: String, input: Value) -> Block {
         Block::ToolUse(ir::ToolUse {
-            id, name, input, kind: ToolCallKind::Function, signature: None, cache_control: None,
+            id,
+            name,
+            input,
+            kind: ToolCallKind::Function,
+            signature: None,
+            cache_control: None,
             extras: Default::default(),
         })
     }
@@ -1094,7 +1263,10 @@ mod props {
     /// results of those calls (with optional follow-up text) as the next user turn.
     fn exchange() -> impl Strategy<Value = Vec<ir::Message>> {
         (
-            vec(prop_oneof![3 => word().prop_map(Block::text), 1 => image()], 1..3),
+            vec(
+                prop_oneof![3 => word().prop_map(Block::text), 1 => image()],
+                1..3,
+            ),
             option::of(word()),
             vec((ident(), tool_input()), 0..3),
             option::of(word()),
@@ -1103,22 +1275,33 @@ mod props {
             .prop_map(|(user, reply, calls, follow, system)| {
                 let mut out = vec![ir::Message::new(Role::User, user)];
                 if system {
-                    out.push(ir::Message::new(Role::System, vec![Block::text("Be brief.")]));
+                    out.push(ir::Message::new(
+                        Role::System,
+                        vec![Block::text("Be brief.")],
+                    ));
                 }
                 let mut a = Vec::new();
-                if let Some(r) = reply { a.push(Block::text(r)); }
+                if let Some(r) = reply {
+                    a.push(Block::text(r));
+                }
                 let mut results = Vec::new();
                 for (i, (name, input)) in calls.into_iter().enumerate() {
                     let id = format!("call_{i}_{name}");
                     a.push(tool_use(id.clone(), name.clone(), input));
                     results.push(Block::ToolResult(ir::ToolResult {
-                        tool_use_id: id, name: Some(name), content: vec![Block::text("ok")],
-                        is_error: false, cache_control: None, extras: Default::default(),
+                        tool_use_id: id,
+                        name: Some(name),
+                        content: vec![Block::text("ok")],
+                        is_error: false,
+                        cache_control: None,
+                        extras: Default::default(),
                     }));
                 }
                 out.push(ir::Message::new(Role::Assistant, a));
                 if !results.is_empty() {
-                    if let Some(f) = follow { results.push(Block::text(f)); }
+                    if let Some(f) = follow {
+                        results.push(Block::text(f));
+                    }
                     out.push(ir::Message::new(Role::User, results));
                 }
                 out
@@ -1201,29 +1384,47 @@ mod props {
             (0u64..5000, 0u64..5000, 0u64..5000, 0u64..100),
             0usize..3,
         )
-            .prop_map(|(thinking, text, calls, (input, cached, output, reasoning), stop)| {
-                let mut content = Vec::new();
-                if let Some(t) = thinking {
-                    content.push(Block::Thinking(ir::Thinking { text: t, signature: None, extras: Default::default() }));
-                }
-                if let Some(t) = text { content.push(Block::text(t)); }
-                let has_calls = !calls.is_empty();
-                for (i, (name, input)) in calls.into_iter().enumerate() {
-                    content.push(tool_use(format!("call_{i}"), name, input));
-                }
-                let stop_reason = match (stop, has_calls) {
-                    (0, _) => StopReason::MaxTokens,
-                    (_, true) => StopReason::ToolUse,
-                    (1, false) => StopReason::EndTurn,
-                    _ => StopReason::ContentFilter,
-                };
-                ir::Response {
-                    id: "chatcmpl-abc".into(), model: "gpt-4o".into(), content,
-                    stop_reason: Some(stop_reason), stop_sequence: None,
-                    usage: Usage { input_tokens: input, output_tokens: output + reasoning, cache_read_tokens: cached, cache_write_tokens: 0, reasoning_tokens: reasoning },
-                    created: Some(1741569952), extras: Default::default(),
-                }
-            })
+            .prop_map(
+                |(thinking, text, calls, (input, cached, output, reasoning), stop)| {
+                    let mut content = Vec::new();
+                    if let Some(t) = thinking {
+                        content.push(Block::Thinking(ir::Thinking {
+                            text: t,
+                            signature: None,
+                            extras: Default::default(),
+                        }));
+                    }
+                    if let Some(t) = text {
+                        content.push(Block::text(t));
+                    }
+                    let has_calls = !calls.is_empty();
+                    for (i, (name, input)) in calls.into_iter().enumerate() {
+                        content.push(tool_use(format!("call_{i}"), name, input));
+                    }
+                    let stop_reason = match (stop, has_calls) {
+                        (0, _) => StopReason::MaxTokens,
+                        (_, true) => StopReason::ToolUse,
+                        (1, false) => StopReason::EndTurn,
+                        _ => StopReason::ContentFilter,
+                    };
+                    ir::Response {
+                        id: "chatcmpl-abc".into(),
+                        model: "gpt-4o".into(),
+                        content,
+                        stop_reason: Some(stop_reason),
+                        stop_sequence: None,
+                        usage: Usage {
+                            input_tokens: input,
+                            output_tokens: output + reasoning,
+                            cache_read_tokens: cached,
+                            cache_write_tokens: 0,
+                            reasoning_tokens: reasoning,
+                        },
+                        created: Some(1741569952),
+                        extras: Default::default(),
+                    }
+                },
+            )
     }
 
     fn stream() -> impl Strategy<Value = Vec<StreamEvent>> {
@@ -1235,33 +1436,67 @@ mod props {
             any::<bool>(),
         )
             .prop_map(|(thinking, text, calls, (input, cached, output), ping)| {
-                let mut ev = vec![StreamEvent::MessageStart { id: "chatcmpl-s".into(), model: "gpt-4o".into(), usage: Usage::default() }];
+                let mut ev = vec![StreamEvent::MessageStart {
+                    id: "chatcmpl-s".into(),
+                    model: "gpt-4o".into(),
+                    usage: Usage::default(),
+                }];
                 let mut index = 0;
-                for (kind, deltas) in [(BlockStart::Thinking, &thinking), (BlockStart::Text, &text)] {
-                    if deltas.is_empty() { continue; }
+                for (kind, deltas) in [(BlockStart::Thinking, &thinking), (BlockStart::Text, &text)]
+                {
+                    if deltas.is_empty() {
+                        continue;
+                    }
                     let thinking = kind == BlockStart::Thinking;
                     ev.push(StreamEvent::BlockStart { index, block: kind });
                     for d in deltas {
-                        let delta = if thinking { Delta::Thinking(d.clone()) } else { Delta::Text(d.clone()) };
+                        let delta = if thinking {
+                            Delta::Thinking(d.clone())
+                        } else {
+                            Delta::Text(d.clone())
+                        };
                         ev.push(StreamEvent::BlockDelta { index, delta });
                     }
                     ev.push(StreamEvent::BlockStop { index });
                     index += 1;
                 }
-                if ping { ev.push(StreamEvent::Ping); }
+                if ping {
+                    ev.push(StreamEvent::Ping);
+                }
                 let has_calls = !calls.is_empty();
                 for (i, (name, deltas)) in calls.into_iter().enumerate() {
-                    ev.push(StreamEvent::BlockStart { index, block: BlockStart::ToolUse { id: format!("call_{i}"), name, kind: ToolCallKind::Function, signature: None } });
+                    ev.push(StreamEvent::BlockStart {
+                        index,
+                        block: BlockStart::ToolUse {
+                            id: format!("call_{i}"),
+                            name,
+                            kind: ToolCallKind::Function,
+                            signature: None,
+                        },
+                    });
                     for d in deltas {
-                        ev.push(StreamEvent::BlockDelta { index, delta: Delta::ToolInput(d) });
+                        ev.push(StreamEvent::BlockDelta {
+                            index,
+                            delta: Delta::ToolInput(d),
+                        });
                     }
                     ev.push(StreamEvent::BlockStop { index });
                     index += 1;
                 }
                 ev.push(StreamEvent::MessageDelta {
-                    stop_reason: Some(if has_calls { StopReason::ToolUse } else { StopReason::EndTurn }),
+                    stop_reason: Some(if has_calls {
+                        StopReason::ToolUse
+                    } else {
+                        StopReason::EndTurn
+                    }),
                     stop_sequence: None,
-                    usage: Usage { input_tokens: input, output_tokens: output, cache_read_tokens: cached, cache_write_tokens: 0, reasoning_tokens: 0 },
+                    usage: Usage {
+                        input_tokens: input,
+                        output_tokens: output,
+                        cache_read_tokens: cached,
+                        cache_write_tokens: 0,
+                        reasoning_tokens: 0,
+                    },
                 });
                 ev.push(StreamEvent::MessageStop);
                 ev

@@ -106,8 +106,16 @@ pub(crate) fn decode(
         }
     }
     if let Some(Value::Object(fc)) = fields.get("function_call") {
-        let name = fc.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let raw = fc.get("arguments").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = fc
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let raw = fc
+            .get("arguments")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let mut call_fields = fc.clone();
         call_fields.remove("name");
         call_fields.remove("arguments");
@@ -188,7 +196,11 @@ pub(crate) fn call_arguments(u: &ToolUse) -> String {
 
 /// Encodes assistant blocks. `response`: for `choices[].message`, where content is a string
 /// and every thinking block is shown as `reasoning_content`.
-pub(crate) fn encode(blocks: &[Block], extras: &Extras, response: bool) -> Result<wire::Message, Error> {
+pub(crate) fn encode(
+    blocks: &[Block],
+    extras: &Extras,
+    response: bool,
+) -> Result<wire::Message, Error> {
     let mut content: Vec<Part> = Vec::new();
     let mut reasoning: Option<(String, String)> = None;
     let mut refusal: Option<String> = None;
@@ -211,7 +223,10 @@ pub(crate) fn encode(blocks: &[Block], extras: &Extras, response: bool) -> Resul
             Block::RedactedThinking(_) => {}
             Block::ToolUse(u) => match u.kind {
                 ToolCallKind::Server => {
-                    return Err(Error::unsupported(format!("server tool call `{}`", u.name), TARGET))
+                    return Err(Error::unsupported(
+                        format!("server tool call `{}`", u.name),
+                        TARGET,
+                    ))
                 }
                 _ if form::get(&u.extras, "legacy").is_some() => {
                     let mut fc = form::fields(&u.extras);
@@ -229,11 +244,19 @@ pub(crate) fn encode(blocks: &[Block], extras: &Extras, response: bool) -> Resul
                 ))
             }
             Block::ToolResult(_) => {
-                return Err(Error::invalid("messages", "tool result in an assistant message"))
+                return Err(Error::invalid(
+                    "messages",
+                    "tool result in an assistant message",
+                ))
             }
         }
     }
-    if response && content.len() > 1 && content.iter().all(|p| p.kind == "text" && p.extra.is_empty()) {
+    if response
+        && content.len() > 1
+        && content
+            .iter()
+            .all(|p| p.kind == "text" && p.extra.is_empty())
+    {
         let joined: String = content.iter().filter_map(|p| p.text.as_deref()).collect();
         let mut p = Part::new("text");
         p.text = Some(joined);

@@ -40,7 +40,10 @@ pub fn decode_error(status: u16, body: &[u8]) -> ErrorBody {
         // Only what the encoder would not write by itself is kept, for the same dialect.
         let mut fields = Map::new();
         if e.kind.as_deref() != Some(wire_type(kind).0) {
-            fields.insert("type".into(), e.kind.clone().map_or(Value::Null, Value::String));
+            fields.insert(
+                "type".into(),
+                e.kind.clone().map_or(Value::Null, Value::String),
+            );
         }
         if let Some(p) = e.param.clone().filter(|p| !p.is_null()) {
             fields.insert("param".into(), p);
@@ -173,7 +176,10 @@ pub(crate) fn error_value(err: &ErrorBody) -> Value {
     obj.insert("param".into(), Value::Null);
     obj.insert(
         "code".into(),
-        err.code.clone().or(code.map(str::to_string)).map_or(Value::Null, Value::String),
+        err.code
+            .clone()
+            .or(code.map(str::to_string))
+            .map_or(Value::Null, Value::String),
     );
     // Same-dialect errors come back exactly (their own type, param, numeric code, extras).
     form::merge_over(&err.extras, &mut obj);

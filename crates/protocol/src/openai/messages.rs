@@ -211,7 +211,10 @@ fn decode_result(
 }
 
 /// Encodes the system prompt and the messages.
-pub(crate) fn encode(system: &[SystemBlock], msgs: &[Message]) -> Result<Vec<wire::Message>, Error> {
+pub(crate) fn encode(
+    system: &[SystemBlock],
+    msgs: &[Message],
+) -> Result<Vec<wire::Message>, Error> {
     let mut out = encode_system(system);
     for m in msgs {
         match m.role {
@@ -261,7 +264,9 @@ fn encode_system(system: &[SystemBlock]) -> Vec<wire::Message> {
     for (note, group, cached) in groups {
         let note = note.unwrap_or(Value::Null);
         let role = note["role"].as_str().unwrap_or("system").to_string();
-        let form_note = note["content"].as_str().or(if cached { Some("parts") } else { None });
+        let form_note = note["content"]
+            .as_str()
+            .or(if cached { Some("parts") } else { None });
         let extra = note["fields"].as_object().cloned().unwrap_or_default();
         out.push(wire::Message {
             role,

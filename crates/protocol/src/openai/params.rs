@@ -147,7 +147,9 @@ fn decode_effort(s: &str) -> Option<Reasoning> {
 /// Whether `model` takes `max_completion_tokens` (reasoning models reject `max_tokens`).
 fn wants_max_completion_tokens(model: &str) -> bool {
     let base = model.rsplit('/').next().unwrap_or(model);
-    ["o1", "o3", "o4", "gpt-5"].iter().any(|p| base.starts_with(p))
+    ["o1", "o3", "o4", "gpt-5"]
+        .iter()
+        .any(|p| base.starts_with(p))
 }
 
 /// The default wire parameters for `top` (no `extra`).
@@ -167,7 +169,10 @@ pub(crate) fn encode(top: &Top, model: &str, tools: &[Tool]) -> Params {
     p.presence_penalty = number(s.presence_penalty);
     p.frequency_penalty = number(s.frequency_penalty);
     p.n = s.n;
-    p.tool_choice = top.tool_choice.as_ref().map(|c| encode_tool_choice(c, tools));
+    p.tool_choice = top
+        .tool_choice
+        .as_ref()
+        .map(|c| encode_tool_choice(c, tools));
     // OpenAI rejects `parallel_tool_calls` without `tools`.
     p.parallel_tool_calls = top.parallel_tool_calls.filter(|_| !tools.is_empty());
     p.response_format = top.response_format.as_ref().map(encode_format);

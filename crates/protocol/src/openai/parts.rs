@@ -42,7 +42,10 @@ pub(crate) fn decode_part(p: &Part, path: &str) -> Result<Block, Error> {
             }))
         }
         "image_url" => {
-            let iu = p.image_url.as_ref().ok_or_else(|| missing(path, "image_url"))?;
+            let iu = p
+                .image_url
+                .as_ref()
+                .ok_or_else(|| missing(path, "image_url"))?;
             let source = match form::parse_data_url(&iu.url) {
                 Some((media_type, data)) => MediaSource::Base64 { media_type, data },
                 None => MediaSource::Url {
@@ -135,11 +138,18 @@ pub(crate) fn encode_part(block: &Block) -> Result<Part, Error> {
         }
         Block::Document(doc) => encode_document(doc),
         Block::Other(o) => encode_other(o),
-        Block::ToolUse(_) => Err(Error::invalid("messages", "tool call outside an assistant message")),
-        Block::ToolResult(_) => Err(Error::invalid("messages", "tool result outside a user message")),
-        Block::Thinking(_) | Block::RedactedThinking(_) => {
-            Err(Error::invalid("messages", "thinking outside an assistant message"))
-        }
+        Block::ToolUse(_) => Err(Error::invalid(
+            "messages",
+            "tool call outside an assistant message",
+        )),
+        Block::ToolResult(_) => Err(Error::invalid(
+            "messages",
+            "tool result outside a user message",
+        )),
+        Block::Thinking(_) | Block::RedactedThinking(_) => Err(Error::invalid(
+            "messages",
+            "thinking outside an assistant message",
+        )),
     }
 }
 

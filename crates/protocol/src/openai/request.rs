@@ -167,7 +167,10 @@ fn encode_tool(t: &Tool) -> Result<wire::Tool, Error> {
         }
         ToolKind::Provider { kind } => {
             let Some(whole) = t.extras.for_dialect(TARGET) else {
-                return Err(Error::unsupported(format!("provider tool `{kind}`"), TARGET));
+                return Err(Error::unsupported(
+                    format!("provider tool `{kind}`"),
+                    TARGET,
+                ));
             };
             return serde_json::from_value(Value::Object(whole.clone()))
                 .map_err(|e| Error::invalid("tools", e.to_string()));

@@ -29,11 +29,18 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
         let (content, message_fields) =
             assistant::decode(&choice.message, "choices[0].message", 0, &mut calls)?;
         resp.stop_reason = choice.finish_reason.as_deref().map(|r| {
-            decode_stop(r, content.iter().any(|b| matches!(b, ir::Block::ToolUse(_))))
+            decode_stop(
+                r,
+                content.iter().any(|b| matches!(b, ir::Block::ToolUse(_))),
+            )
         });
         if let Some(reason) = &resp.stop_reason {
             if Some(encode_stop(reason)) != choice.finish_reason.as_deref() {
-                form::set(&mut fields, "finish_reason", choice.finish_reason.clone().into());
+                form::set(
+                    &mut fields,
+                    "finish_reason",
+                    choice.finish_reason.clone().into(),
+                );
             }
         } else {
             form::set(&mut fields, "finish_reason", Value::Null);
@@ -77,7 +84,11 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
         resp.usage = decode_usage(u);
         let default = encode_usage(&resp.usage);
         if &default != u {
-            form::set(&mut fields, "usage", serde_json::to_value(u).unwrap_or(Value::Null));
+            form::set(
+                &mut fields,
+                "usage",
+                serde_json::to_value(u).unwrap_or(Value::Null),
+            );
         }
     } else {
         form::set(&mut fields, "usage", Value::Null);
@@ -99,7 +110,9 @@ pub fn encode_response(resp: &ir::Response, _opts: &EncodeOptions) -> Result<Vec
             Some(noted.clone())
         }
         Some(Value::Null) if resp.stop_reason.is_none() => None,
-        _ => Some(encode_stop(resp.stop_reason.as_ref().unwrap_or(&StopReason::EndTurn)).to_string()),
+        _ => {
+            Some(encode_stop(resp.stop_reason.as_ref().unwrap_or(&StopReason::EndTurn)).to_string())
+        }
     };
     let mut choices = Vec::new();
     if form::get_str(&resp.extras, "choices") != Some("empty") || !resp.content.is_empty() {
@@ -111,7 +124,9 @@ pub fn encode_response(resp: &ir::Response, _opts: &EncodeOptions) -> Result<Vec
             extra.insert("stop_reason".into(), resp.stop_sequence.clone().into());
         }
         choices.push(wire::Choice {
-            index: form::get(&resp.extras, "index").and_then(Value::as_u64).unwrap_or(0),
+            index: form::get(&resp.extras, "index")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
             message,
             finish_reason,
             extra,

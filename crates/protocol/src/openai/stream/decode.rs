@@ -63,7 +63,10 @@ impl StreamDecoder {
         if chunk.error.is_some() {
             // Close what is open so the events before the error are whole blocks.
             self.close(out);
-            out.push(StreamEvent::Error(crate::openai::decode_error(0, data.as_bytes())));
+            out.push(StreamEvent::Error(crate::openai::decode_error(
+                0,
+                data.as_bytes(),
+            )));
             self.done = true;
             return Ok(());
         }
@@ -255,7 +258,10 @@ impl StreamDecoder {
         self.flush(out);
         let has_tools = !self.tools.is_empty();
         out.push(StreamEvent::MessageDelta {
-            stop_reason: self.finish_reason.as_deref().map(|r| decode_stop(r, has_tools)),
+            stop_reason: self
+                .finish_reason
+                .as_deref()
+                .map(|r| decode_stop(r, has_tools)),
             stop_sequence: None,
             usage: self.usage.unwrap_or_default(),
         });

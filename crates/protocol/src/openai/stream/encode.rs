@@ -55,14 +55,15 @@ impl StreamEncoder {
                 self.id = id.clone();
                 self.model = model.clone();
                 self.usage.merge(usage);
-                self.chunk(out, json!({"role": "assistant", "content": ""}), Value::Null);
+                self.chunk(
+                    out,
+                    json!({"role": "assistant", "content": ""}),
+                    Value::Null,
+                );
             }
             StreamEvent::BlockStart {
                 index,
-                block:
-                    BlockStart::ToolUse {
-                        id, name, kind, ..
-                    },
+                block: BlockStart::ToolUse { id, name, kind, .. },
             } if *kind != ToolCallKind::Server => {
                 let k = self.next_tool;
                 self.next_tool += 1;
@@ -78,9 +79,7 @@ impl StreamEncoder {
             }
             StreamEvent::BlockDelta { index, delta } => match delta {
                 Delta::Text(s) => self.chunk(out, json!({"content": s}), Value::Null),
-                Delta::Thinking(s) => {
-                    self.chunk(out, json!({"reasoning_content": s}), Value::Null)
-                }
+                Delta::Thinking(s) => self.chunk(out, json!({"reasoning_content": s}), Value::Null),
                 Delta::ToolInput(s) => {
                     if let Some(&(k, kind)) = self.tools.get(index) {
                         let call = if kind == ToolCallKind::Custom {
