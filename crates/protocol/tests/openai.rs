@@ -965,6 +965,23 @@ fn refuses_images_in_assistant_messages() {
 }
 
 #[test]
+fn refuses_non_text_in_system_messages_and_foreign_blocks_in_tool_results() {
+    let mut req = user(vec![Block::text("q")]);
+    req.messages
+        .push(ir::Message::new(Role::System, vec![foreign_other("image")]));
+    assert!(unsupported(&req).contains("system message"));
+    let req = user(vec![Block::ToolResult(ir::ToolResult {
+        tool_use_id: "toolu_1".into(),
+        name: None,
+        content: vec![foreign_other("search_result")],
+        is_error: false,
+        cache_control: None,
+        extras: Default::default(),
+    })]);
+    assert!(unsupported(&req).contains("tool result"));
+}
+
+#[test]
 fn refuses_previous_response_id() {
     let mut req = user(vec![Block::text("q")]);
     req.previous_response_id = Some("resp_123".into());
