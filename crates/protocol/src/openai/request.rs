@@ -1,10 +1,180 @@
-//! (stub)
-use crate::{ir, EncodeOptions, Error};
+//! Chat Completions requests to and from the IR: the top level and `tools`; messages are in
+//! `messages.rs`, scalar parameters in `params.rs`.
+//!
+//! Must not invent content: what the target cannot carry is refused with
+//! `Error::Unsupported`, and the few harmless hints it drops are listed in the crate README's
+//! loss table (session id, `cache_control`, thinking from other dialects and signatures).
 
-pub fn decode_request(_body: &[u8]) -> Result<ir::Request, Error> {
-    Err(Error::Stream("unimplemented".into()))
+use serde_json::{json, Map, Value};
+
+use super::wire::{self, CustomDef, FunctionDef};
+use super::{form, messages, params, parts};
+use crate::ir::{self, Tool, ToolKind};
+use crate::{json, Dialect, EncodeOptions, Error};
+
+const TARGET: Dialect = Dialect::OpenAiChat;
+
+pub fn decode_request(body: &[u8]) -> Result<ir::Request, Error> {
+    let w: wire::Request = json::decode(body)?;
+    let (system, messages) = messages::decode(&w.messages)?;
+    let mut tools = Vec::new();
+    for (i, t) in w.tools.iter().flatten().enumerate() {
+        tools.push(decode_tool(t, &format!("tools[{i}]"))?);
+    }
+    let top = params::decode(&w.params);
+    let mut fields = w.params.extra.clone();
+    let default = params::encode(&top, &w.model, &tools);
+    let noted = params::diff(&w.params, &default);
+    if !noted.is_empty() {
+        form::set(&mut fields, "params", Value::Object(noted));
+    }
+    let mut req = ir::Request {
+        model: w.model,
+        system,
+        messages,
+        tools,
+        extras: form::extras(fields),
+        ..ir::Request::default()
+    };
+    top.apply(&mut req);
+    Ok(req)
 }
 
-pub fn encode_request(_req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
-    Err(Error::Stream("unimplemented".into()))
+pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
+    if req.previous_response_id.is_some() {
+        return Err(Error::unsupported("previous_response_id", TARGET));
+    }
+    let messages = messages::encode(&req.system, &req.messages)?;
+    let mut tools = Vec::new();
+    for t in &req.tools {
+        tools.push(encode_tool(t)?);
+    }
+    let top = params::Top::of(req);
+    let mut p = params::encode(&top, &req.model, &req.tools);
+    if let Some(Value::Object(noted)) = form::get(&req.extras, "params") {
+        p = params::restore(p, noted, &top);
+    }
+    let named = serde_json::to_value(&p).unwrap_or(Value::Null);
+    for (k, v) in form::fields(&req.extras) {
+        // Unknown fields never shadow the ones mapped from the IR.
+        if named.get(&k).is_none() && !matches!(k.as_str(), "model" | "messages" | "tools") {
+            p.extra.insert(k, v);
+        }
+    }
+    let w = wire::Request {
+        model: req.model.clone(),
+        messages,
+        tools: (!tools.is_empty()).then_some(tools),
+        params: p,
+    };
+    Ok(json::encode(&w))
+}
+
+/// The schema sent for a function tool that had no `parameters`.
+fn empty_schema() -> Value {
+    json!({"type": "object", "properties": {}})
+}
+
+fn decode_tool(t: &wire::Tool, path: &str) -> Result<Tool, Error> {
+    let mut fields = t.extra.clone();
+    let missing = |field: &str| Error::Decode {
+        path: format!("{path}.{field}"),
+        message: format!("missing field `{field}`"),
+    };
+    let (name, description, kind) = match t.kind.as_str() {
+        "function" => {
+            let f = t.function.as_ref().ok_or_else(|| missing("function"))?;
+            if !f.extra.is_empty() {
+                form::set(&mut fields, "function", Value::Object(f.extra.clone()));
+            }
+            let parameters = match &f.parameters {
+                Some(p) => p.clone(),
+                None => {
+                    form::set(&mut fields, "parameters", "absent".into());
+                    empty_schema()
+                }
+            };
+            let kind = ToolKind::Function {
+                parameters,
+                strict: f.strict,
+            };
+            (f.name.clone(), f.description.clone(), kind)
+        }
+        "custom" => {
+            let c = t.custom.as_ref().ok_or_else(|| missing("custom"))?;
+            if !c.extra.is_empty() {
+                form::set(&mut fields, "custom", Value::Object(c.extra.clone()));
+            }
+            let kind = ToolKind::Custom {
+                format: c.format.clone(),
+            };
+            (c.name.clone(), c.description.clone(), kind)
+        }
+        other => {
+            // A provider tool (OpenRouter `web_search`, ...): kept whole for this dialect.
+            let whole = match serde_json::to_value(t) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            return Ok(Tool {
+                name: other.to_string(),
+                description: None,
+                kind: ToolKind::Provider {
+                    kind: other.to_string(),
+                },
+                cache_control: None,
+                extras: form::extras(whole),
+            });
+        }
+    };
+    Ok(Tool {
+        name,
+        description,
+        kind,
+        cache_control: None,
+        extras: form::extras(fields),
+    })
+}
+
+fn encode_tool(t: &Tool) -> Result<wire::Tool, Error> {
+    let mut w = wire::Tool {
+        kind: String::new(),
+        function: None,
+        custom: None,
+        extra: form::fields(&t.extras),
+    };
+    match &t.kind {
+        ToolKind::Function { parameters, strict } => {
+            let absent = form::get_str(&t.extras, "parameters") == Some("absent")
+                && *parameters == empty_schema();
+            w.kind = "function".into();
+            w.function = Some(FunctionDef {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                parameters: (!absent).then(|| parameters.clone()),
+                strict: *strict,
+                extra: parts::note_map(&t.extras, "function"),
+            });
+        }
+        ToolKind::Custom { format } => {
+            w.kind = "custom".into();
+            w.custom = Some(CustomDef {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                format: format.clone(),
+                extra: parts::note_map(&t.extras, "custom"),
+            });
+        }
+        ToolKind::Provider { kind } => {
+            let Some(whole) = t.extras.for_dialect(TARGET) else {
+                return Err(Error::unsupported(
+                    format!("provider tool `{kind}`"),
+                    TARGET,
+                ));
+            };
+            return serde_json::from_value(Value::Object(whole.clone()))
+                .map_err(|e| Error::invalid("tools", e.to_string()));
+        }
+    }
+    Ok(w)
 }
