@@ -30,7 +30,9 @@ pub fn decode_request(body: &[u8]) -> Result<ir::Request, Error> {
         Some(list) => decode_tools(list)?,
         None => Vec::new(),
     };
-    let tool_choice = w.tool_choice.and_then(|v| decode_tool_choice(v, &mut notes));
+    let tool_choice = w
+        .tool_choice
+        .and_then(|v| decode_tool_choice(v, &mut notes));
     let response_format = match w.text {
         Some(text) => decode_text(text, &mut notes)?,
         None => None,
@@ -121,7 +123,11 @@ fn decode_tools(list: Vec<Value>) -> Result<Vec<Tool>, Error> {
     let mut tools = Vec::with_capacity(list.len());
     for (i, value) in list.into_iter().enumerate() {
         let path = format!("tools[{i}]");
-        let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_string) else {
+        let Some(kind) = value
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             return Err(Error::Decode {
                 path: format!("{path}.type"),
                 message: "missing or non-string field `type`".into(),
@@ -289,7 +295,10 @@ pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8
         temperature: req.sampling.temperature,
         top_p: req.sampling.top_p,
         text: encode_text(req),
-        reasoning: req.reasoning.as_ref().map(|r| encode_reasoning(r, &req.extras)),
+        reasoning: req
+            .reasoning
+            .as_ref()
+            .map(|r| encode_reasoning(r, &req.extras)),
         user: req.metadata.user_id.clone(),
         prompt_cache_key: req.metadata.session_id.clone(),
         store: req.store,

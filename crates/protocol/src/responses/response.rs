@@ -20,7 +20,10 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
         layout.push(d.layout);
     }
     let has_tool_use = blocks.iter().any(|b| matches!(b, Block::ToolUse(_)));
-    let reason = w.incomplete_details.as_ref().and_then(|d| d.reason.as_deref());
+    let reason = w
+        .incomplete_details
+        .as_ref()
+        .and_then(|d| d.reason.as_deref());
     let stop_reason = stop_reason_from_wire(w.status.as_deref(), reason, has_tool_use);
     let mut notes = w.extra;
     if stop_reason.is_none() {
@@ -115,7 +118,10 @@ pub(crate) fn add_sdk_defaults(obj: &mut Map<String, Value>) {
 
 /// Responses `usage` counts cached tokens inside `input_tokens`; the IR counts them apart.
 pub(crate) fn usage_from_wire(u: &wire::Usage) -> Usage {
-    let cached = u.input_tokens_details.as_ref().map_or(0, |d| d.cached_tokens);
+    let cached = u
+        .input_tokens_details
+        .as_ref()
+        .map_or(0, |d| d.cached_tokens);
     Usage {
         input_tokens: u.input_tokens.saturating_sub(cached),
         output_tokens: u.output_tokens,

@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 
 use super::{extras, parse_data_url, DIALECT};
 use crate::ir::{
-    Block, Citation, Document, Image, MediaSource, Other, Text, Thinking, ToolCallKind,
-    ToolResult, ToolUse,
+    Block, Citation, Document, Image, MediaSource, Other, Text, Thinking, ToolCallKind, ToolResult,
+    ToolUse,
 };
 use crate::responses::wire::{self, from_value};
 use crate::{json, signature, Error};
@@ -126,7 +126,10 @@ pub(crate) fn decode_item(value: Value, path: &str) -> Result<Decoded, Error> {
                 }),
             )
         }
-        Some("reasoning") => single(Side::Assistant, Block::Thinking(decode_reasoning(value, path)?)),
+        Some("reasoning") => single(
+            Side::Assistant,
+            Block::Thinking(decode_reasoning(value, path)?),
+        ),
         Some(other) => {
             let side = if other.ends_with("_output") || other.ends_with("_response") {
                 Side::ToolOutput
@@ -184,9 +187,10 @@ fn decode_message(value: Value, path: &str) -> Result<Decoded, Error> {
     }
     let (blocks, string) = match item.content {
         wire::Content::Text(s) => (vec![Block::text(s)], true),
-        wire::Content::Parts(parts) => {
-            (decode_parts(parts, &format!("{path}.content"), assistant)?, false)
-        }
+        wire::Content::Parts(parts) => (
+            decode_parts(parts, &format!("{path}.content"), assistant)?,
+            false,
+        ),
     };
     let mut layout = json!({"n": blocks.len(), "env": env});
     if string {
@@ -225,7 +229,11 @@ fn decode_part(value: Value, path: &str, assistant: bool) -> Result<Block, Error
         "input_text" | "output_text" => {
             let part: wire::TextPart = from_value(value, path)?;
             let mut fields = part.extra;
-            let default = if assistant { "output_text" } else { "input_text" };
+            let default = if assistant {
+                "output_text"
+            } else {
+                "input_text"
+            };
             if part.kind != default {
                 fields.insert("$part".into(), Value::String(part.kind.clone()));
             }
@@ -276,7 +284,10 @@ fn decode_part(value: Value, path: &str, assistant: bool) -> Result<Block, Error
                     media_type: None,
                 },
                 (None, None) => {
-                    return Err(Error::invalid(path, "input_image needs image_url or file_id"))
+                    return Err(Error::invalid(
+                        path,
+                        "input_image needs image_url or file_id",
+                    ))
                 }
             };
             Block::Image(Image {

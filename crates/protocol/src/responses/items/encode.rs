@@ -218,7 +218,9 @@ impl<'a> ItemWriter<'a> {
         if self.target == Target::Response {
             obj.insert(
                 "status".into(),
-                field(&t.extras, "status").cloned().unwrap_or(json!("completed")),
+                field(&t.extras, "status")
+                    .cloned()
+                    .unwrap_or(json!("completed")),
             );
         }
         obj.insert("call_id".into(), json!(ids::responses_call_id(&t.id)));
@@ -253,7 +255,10 @@ impl<'a> ItemWriter<'a> {
         };
         let mut obj = Map::new();
         obj.insert("type".into(), json!(kind));
-        obj.insert("call_id".into(), json!(ids::responses_call_id(&r.tool_use_id)));
+        obj.insert(
+            "call_id".into(),
+            json!(ids::responses_call_id(&r.tool_use_id)),
+        );
         obj.insert("output".into(), output);
         merge_wire_fields(&r.extras, &mut obj, &[]);
         Ok(Value::Object(obj))
@@ -343,7 +348,11 @@ fn text_part(t: &Text, assistant: bool) -> Value {
         obj.insert("type".into(), json!("refusal"));
         obj.insert("refusal".into(), json!(t.text));
     } else {
-        let default = if assistant { "output_text" } else { "input_text" };
+        let default = if assistant {
+            "output_text"
+        } else {
+            "input_text"
+        };
         let kind = field(&t.extras, "$part")
             .and_then(Value::as_str)
             .unwrap_or(default);
@@ -421,7 +430,10 @@ fn image_part(i: &Image, assistant: bool) -> Result<Value, Error> {
 
 fn file_part(d: &Document, assistant: bool) -> Result<Value, Error> {
     if assistant {
-        return Err(Error::unsupported("document in an assistant message", DIALECT));
+        return Err(Error::unsupported(
+            "document in an assistant message",
+            DIALECT,
+        ));
     }
     let mut obj = Map::new();
     obj.insert("type".into(), json!("input_file"));
@@ -440,9 +452,7 @@ fn file_part(d: &Document, assistant: bool) -> Result<Value, Error> {
         MediaSource::File { file_id, .. } => {
             obj.insert("file_id".into(), json!(file_id));
         }
-        MediaSource::Text { .. } => {
-            return Err(Error::unsupported("plain-text document", DIALECT))
-        }
+        MediaSource::Text { .. } => return Err(Error::unsupported("plain-text document", DIALECT)),
     }
     if let Some(name) = d.filename.as_ref().or(d.title.as_ref()) {
         obj.insert("filename".into(), json!(name));

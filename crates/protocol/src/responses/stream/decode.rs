@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::ir::{BlockStart, Delta, ErrorBody, ErrorKind, StreamEvent, ToolCallKind, Usage};
+use crate::ir::{BlockStart, Delta, ErrorBody, ErrorKind, StreamEvent, ToolCallKind};
 use crate::responses::error::{kind_from_code, retry_after_in};
 use crate::responses::items::decode_annotation;
 use crate::responses::response::{stop_reason_from_wire, usage_from_wire};
@@ -98,10 +98,10 @@ impl StreamDecoder {
             }
             "response.output_text.done" => self.catch_up(Kind::Text, str_at(&v, "text"), out),
             "response.refusal.done" => self.catch_up(Kind::Text, str_at(&v, "refusal"), out),
-            "response.content_part.done" => {
-                if self.open.as_ref().is_some_and(|o| o.kind == Kind::Text) {
-                    self.close(out);
-                }
+            "response.content_part.done"
+                if self.open.as_ref().is_some_and(|o| o.kind == Kind::Text) =>
+            {
+                self.close(out)
             }
             "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
                 self.delta(Kind::Tool, str_at(&v, "delta"), out)
@@ -205,8 +205,12 @@ impl StreamDecoder {
             return;
         };
         match (kind, str_at(item, "type")) {
-            (Kind::Tool, "function_call") => self.catch_up(Kind::Tool, str_at(item, "arguments"), out),
-            (Kind::Tool, "custom_tool_call") => self.catch_up(Kind::Tool, str_at(item, "input"), out),
+            (Kind::Tool, "function_call") => {
+                self.catch_up(Kind::Tool, str_at(item, "arguments"), out)
+            }
+            (Kind::Tool, "custom_tool_call") => {
+                self.catch_up(Kind::Tool, str_at(item, "input"), out)
+            }
             (Kind::Thinking, "reasoning") => {
                 if let Some(enc) = item.get("encrypted_content").and_then(Value::as_str) {
                     let sig = signature::from_wire(enc, Dialect::Responses.family());
@@ -233,12 +237,15 @@ impl StreamDecoder {
                     Some("function_call" | "custom_tool_call")
                 )
             });
-        let reason = w.incomplete_details.as_ref().and_then(|d| d.reason.as_deref());
+        let reason = w
+            .incomplete_details
+            .as_ref()
+            .and_then(|d| d.reason.as_deref());
         let stop_reason = stop_reason_from_wire(w.status.as_deref(), reason, has_tool_use);
         out.push(StreamEvent::MessageDelta {
             stop_reason,
             stop_sequence: None,
-            usage: w.usage.as_ref().map(usage_from_wire).unwrap_or_else(Usage::default),
+            usage: w.usage.as_ref().map(usage_from_wire).unwrap_or_default(),
         });
         out.push(StreamEvent::MessageStop);
         self.done = true;

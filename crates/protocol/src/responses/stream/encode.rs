@@ -12,8 +12,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::ir::{
-    BlockStart, Citation, Delta, ErrorBody, Signature, StopReason, StreamEvent, ToolCallKind,
-    Usage,
+    BlockStart, Citation, Delta, ErrorBody, Signature, StopReason, StreamEvent, ToolCallKind, Usage,
 };
 use crate::responses::items::encode_citation;
 use crate::responses::response::{add_sdk_defaults, stop_reason_to_wire, usage_to_wire};
@@ -176,8 +175,18 @@ impl StreamEncoder {
     fn block_start(&mut self, block: &BlockStart, out: &mut Vec<u8>) {
         let output_index = self.output.len();
         let (kind, item_id, call_id, name) = match block {
-            BlockStart::Text => (Kind::Text, self.item_id("msg"), String::new(), String::new()),
-            BlockStart::Thinking => (Kind::Thinking, self.item_id("rs"), String::new(), String::new()),
+            BlockStart::Text => (
+                Kind::Text,
+                self.item_id("msg"),
+                String::new(),
+                String::new(),
+            ),
+            BlockStart::Thinking => (
+                Kind::Thinking,
+                self.item_id("rs"),
+                String::new(),
+                String::new(),
+            ),
             BlockStart::ToolUse { id, name, kind, .. } => {
                 let (k, prefix) = match kind {
                     ToolCallKind::Function => (Kind::Function, "fc"),
@@ -243,8 +252,13 @@ impl StreamEncoder {
             (Kind::Thinking, Delta::Thinking(s)) => {
                 if !cur.summary_open {
                     cur.summary_open = true;
-                    let part = json!({"summary_index": 0, "part": {"type": "summary_text", "text": ""}});
-                    self.emit(out, "response.reasoning_summary_part.added", with(at.clone(), part));
+                    let part =
+                        json!({"summary_index": 0, "part": {"type": "summary_text", "text": ""}});
+                    self.emit(
+                        out,
+                        "response.reasoning_summary_part.added",
+                        with(at.clone(), part),
+                    );
                 }
                 cur.text.push_str(s);
                 let fields = with(at, json!({"summary_index": 0, "delta": s}));
@@ -293,8 +307,13 @@ impl StreamEncoder {
             }
             Kind::Thinking if cur.summary_open => {
                 let done = json!({"summary_index": 0, "text": cur.text});
-                self.emit(out, "response.reasoning_summary_text.done", with(at.clone(), done));
-                let part = json!({"summary_index": 0, "part": {"type": "summary_text", "text": cur.text}});
+                self.emit(
+                    out,
+                    "response.reasoning_summary_text.done",
+                    with(at.clone(), done),
+                );
+                let part =
+                    json!({"summary_index": 0, "part": {"type": "summary_text", "text": cur.text}});
                 self.emit(out, "response.reasoning_summary_part.done", with(at, part));
             }
             Kind::Thinking => {}
@@ -365,7 +384,11 @@ fn item_json(cur: &Current, status: &str) -> Value {
     let done = status == "completed";
     match cur.kind {
         Kind::Text => {
-            let content = if done { vec![text_part(cur)] } else { Vec::new() };
+            let content = if done {
+                vec![text_part(cur)]
+            } else {
+                Vec::new()
+            };
             json!({"id": cur.item_id, "type": "message", "status": status, "role": "assistant", "content": content})
         }
         Kind::Thinking => {
