@@ -30,11 +30,15 @@ pub fn decode_error(status: u16, body: &[u8]) -> ErrorBody {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
+    // The code is the most specific; then the status; the type only when the status says
+    // nothing more than "server error" (a 200 mid-stream, a 500).
+    let by_status = ErrorKind::from_status(status);
     let kind = code
         .as_deref()
         .and_then(kind_from_code)
+        .or_else(|| (by_status != ErrorKind::Api).then_some(by_status))
         .or_else(|| e.kind.as_deref().and_then(kind_from_code))
-        .unwrap_or_else(|| ErrorKind::from_status(status));
+        .unwrap_or(by_status);
     let mut fields = e.extra;
     fields.insert("type".into(), e.kind.map_or(Value::Null, Value::String));
     fields.insert("param".into(), e.param.unwrap_or(Value::Null));

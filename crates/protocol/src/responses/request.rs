@@ -106,6 +106,7 @@ fn decode_messages(list: Vec<Value>) -> Result<Vec<Message>, Error> {
             }
         }
     }
+    forget_known_custom_outputs(&mut messages);
     for ((m, layout), role) in messages.iter_mut().zip(layouts).zip(roles) {
         let mut notes = Map::new();
         if let Some(layout) = compact_layout(layout) {
@@ -117,6 +118,33 @@ fn decode_messages(list: Vec<Value>) -> Result<Vec<Message>, Error> {
         m.extras = items::extras(notes);
     }
     Ok(messages)
+}
+
+/// A `custom_tool_call_output` is noted `$custom` so it goes back as one even when its call is
+/// not in the input (`previous_response_id`); when the call is there, the note is redundant.
+fn forget_known_custom_outputs(messages: &mut [Message]) {
+    let mut custom_calls = std::collections::HashSet::new();
+    for m in messages.iter() {
+        for b in &m.content {
+            if let Block::ToolUse(t) = b {
+                if t.kind == ir::ToolCallKind::Custom {
+                    custom_calls.insert(t.id.clone());
+                }
+            }
+        }
+    }
+    for m in messages.iter_mut() {
+        for b in &mut m.content {
+            if let Block::ToolResult(r) = b {
+                if custom_calls.contains(&r.tool_use_id) && r.extras.dialect.is_some() {
+                    r.extras.fields.remove("$custom");
+                    if r.extras.fields.is_empty() {
+                        r.extras = ir::Extras::default();
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn decode_tools(list: Vec<Value>) -> Result<Vec<Tool>, Error> {
@@ -209,10 +237,13 @@ fn decode_text(
     text: wire::TextConfig,
     notes: &mut Map<String, Value>,
 ) -> Result<Option<ResponseFormat>, Error> {
-    notes.insert("$text".into(), Value::Object(text.extra));
     let Some(format) = text.format else {
+        notes.insert("$text".into(), Value::Object(text.extra));
         return Ok(None);
     };
+    if !text.extra.is_empty() {
+        notes.insert("$text".into(), Value::Object(text.extra));
+    }
     let mut rest = match format {
         Value::Object(m) => m,
         other => {

@@ -110,8 +110,13 @@ pub(crate) fn decode_item(value: Value, path: &str) -> Result<Decoded, Error> {
                 wire::Content::Text(s) if s.is_empty() => Vec::new(),
                 wire::Content::Text(s) => vec![Block::text(s)],
                 wire::Content::Parts(parts) => {
-                    fields.insert("$parts".into(), Value::Bool(true));
-                    decode_parts(parts, &format!("{path}.output"), false)?
+                    let blocks = decode_parts(parts, &format!("{path}.output"), false)?;
+                    // A list holding anything but text is a list anyway; only a text-only list
+                    // needs a note to stay a list.
+                    if blocks.iter().all(|b| matches!(b, Block::Text(_))) {
+                        fields.insert("$parts".into(), Value::Bool(true));
+                    }
+                    blocks
                 }
             };
             single(
@@ -157,8 +162,17 @@ fn decode_reasoning(value: Value, path: &str) -> Result<Thinking, Error> {
     let texts: Vec<&str> = item.summary.iter().map(|p| p.text.as_str()).collect();
     let text = texts.join("\n\n");
     let mut fields = item.extra;
-    let summary: Vec<Value> = item.summary.iter().map(wire::to_value).collect();
-    fields.insert("summary".into(), Value::Array(summary));
+    // The summary parts are kept only when one plain part (or none, for empty text) would not
+    // reproduce them.
+    let summary = Value::Array(item.summary.iter().map(wire::to_value).collect());
+    let default = if text.is_empty() {
+        json!([])
+    } else {
+        json!([{"type": "summary_text", "text": text}])
+    };
+    if summary != default {
+        fields.insert("summary".into(), summary);
+    }
     Ok(Thinking {
         text,
         signature: item
