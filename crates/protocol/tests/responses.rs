@@ -1,5 +1,9 @@
 //! Fixture-driven and property tests of the OpenAI Responses dialect.
 
+// Helpers here are test code that should panic on a bad fixture; clippy's
+// `allow-unwrap-in-tests` covers only `#[test]` functions, not the helpers they share.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -258,7 +262,7 @@ fn truncated_stream_reports_error_after_closing_block() {
     let body = fixture("streams", "text.sse");
     let text = String::from_utf8(body).unwrap();
     let cut = text.find("event: response.output_text.done").unwrap();
-    let events = decode_stream(text[..cut].as_bytes());
+    let events = decode_stream(&text.as_bytes()[..cut]);
     ir::check_well_formed(&events).unwrap();
     let n = events.len();
     assert!(matches!(events[n - 2], StreamEvent::BlockStop { index: 0 }));
