@@ -14,6 +14,7 @@ mod items;
 mod request;
 mod response;
 mod stream;
+mod tools;
 pub mod wire;
 
 pub use error::{decode_error, encode_error};

@@ -1,15 +1,15 @@
-//! Responses request bodies to and from the IR: top-level fields, tools, tool choice, text
-//! format and reasoning; the items of `input` go through [`super::items`]. Fields with no IR
+//! Responses request bodies to and from the IR: top-level fields, text format and reasoning;
+//! the items of `input` go through [`super::items`], tools through [`super::tools`]. Fields with no IR
 //! home stay in the request's extras and come back only to Responses. Refuses (rather than
 //! drops) what changes the output and has no Responses form: stop sequences, `n > 1`.
 
 use serde_json::{json, Map, Value};
 
 use super::items::{self, compact_layout, decode_item, field, flag, ItemWriter, Side, Target};
+use super::tools::{decode_tool_choice, decode_tools, encode_tool_choice, encode_tools};
 use super::wire::{self, from_value};
 use crate::ir::{
     self, Block, Effort, Message, Reasoning, ReasoningMode, ResponseFormat, Role, SystemBlock,
-    Tool, ToolChoice, ToolKind,
 };
 use crate::{json, Dialect, EncodeOptions, Error};
 
@@ -145,92 +145,6 @@ fn forget_known_custom_outputs(messages: &mut [Message]) {
             }
         }
     }
-}
-
-fn decode_tools(list: Vec<Value>) -> Result<Vec<Tool>, Error> {
-    let mut tools = Vec::with_capacity(list.len());
-    for (i, value) in list.into_iter().enumerate() {
-        let path = format!("tools[{i}]");
-        let Some(kind) = value
-            .get("type")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        else {
-            return Err(Error::Decode {
-                path: format!("{path}.type"),
-                message: "missing or non-string field `type`".into(),
-            });
-        };
-        tools.push(match kind.as_str() {
-            "function" => {
-                let t: wire::FunctionTool = from_value(value, &path)?;
-                Tool {
-                    name: t.name,
-                    description: t.description,
-                    kind: ToolKind::Function {
-                        parameters: t.parameters,
-                        strict: t.strict,
-                    },
-                    cache_control: None,
-                    extras: items::extras(t.extra),
-                }
-            }
-            "custom" => {
-                let t: wire::CustomTool = from_value(value, &path)?;
-                Tool {
-                    name: t.name,
-                    description: t.description,
-                    kind: ToolKind::Custom { format: t.format },
-                    cache_control: None,
-                    extras: items::extras(t.extra),
-                }
-            }
-            _ => {
-                let name = value.get("name").and_then(Value::as_str).unwrap_or(&kind);
-                Tool {
-                    name: name.to_string(),
-                    description: None,
-                    kind: ToolKind::Provider { kind: kind.clone() },
-                    cache_control: None,
-                    extras: items::extras(value.as_object().cloned().unwrap_or_default()),
-                }
-            }
-        });
-    }
-    Ok(tools)
-}
-
-/// `auto` / `none` / `required` / a named function map to the IR; a named custom tool maps too
-/// but is also noted verbatim; `allowed_tools` maps its mode and is noted verbatim; hosted-tool
-/// choices (`{"type": "web_search_preview"}`, `mcp`, ...) have no IR form and are only noted.
-fn decode_tool_choice(v: Value, notes: &mut Map<String, Value>) -> Option<ToolChoice> {
-    let mapped = match &v {
-        Value::String(s) => match s.as_str() {
-            "auto" => Some(ToolChoice::Auto),
-            "none" => Some(ToolChoice::None),
-            "required" => Some(ToolChoice::Any),
-            _ => None,
-        },
-        Value::Object(m) => {
-            let name = m.get("name").and_then(Value::as_str);
-            match (m.get("type").and_then(Value::as_str), name) {
-                (Some("function"), Some(name)) if m.len() == 2 => {
-                    return Some(ToolChoice::Tool(name.to_string()))
-                }
-                (Some("custom"), Some(name)) => Some(ToolChoice::Tool(name.to_string())),
-                (Some("allowed_tools"), _) => match m.get("mode").and_then(Value::as_str) {
-                    Some("required") => Some(ToolChoice::Any),
-                    _ => Some(ToolChoice::Auto),
-                },
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    if !(v.is_string() && mapped.is_some()) {
-        notes.insert("$tool_choice".into(), v);
-    }
-    mapped
 }
 
 fn decode_text(
@@ -388,59 +302,6 @@ fn encode_input(req: &ir::Request) -> Result<Option<wire::Input>, Error> {
         writer.write(m.role, role_name, field(&m.extras, "layout"), &m.content)?;
     }
     Ok(Some(wire::Input::Items(writer.items)))
-}
-
-fn encode_tools(tools: &[Tool]) -> Result<Option<Vec<Value>>, Error> {
-    if tools.is_empty() {
-        return Ok(None);
-    }
-    let mut out = Vec::with_capacity(tools.len());
-    for t in tools {
-        let own = items::own(&t.extras).cloned().unwrap_or_default();
-        out.push(match &t.kind {
-            ToolKind::Function { parameters, strict } => wire::to_value(&wire::FunctionTool {
-                kind: "function".into(),
-                name: t.name.clone(),
-                description: t.description.clone(),
-                parameters: parameters.clone(),
-                strict: *strict,
-                extra: own,
-            }),
-            ToolKind::Custom { format } => wire::to_value(&wire::CustomTool {
-                kind: "custom".into(),
-                name: t.name.clone(),
-                description: t.description.clone(),
-                format: format.clone(),
-                extra: own,
-            }),
-            ToolKind::Provider { kind } => {
-                if own.is_empty() {
-                    return Err(Error::unsupported(format!("{kind} tool"), DIALECT));
-                }
-                Value::Object(own)
-            }
-        });
-    }
-    Ok(Some(out))
-}
-
-fn encode_tool_choice(req: &ir::Request) -> Option<Value> {
-    if let Some(v) = field(&req.extras, "$tool_choice") {
-        return Some(v.clone());
-    }
-    Some(match req.tool_choice.as_ref()? {
-        ToolChoice::Auto => json!("auto"),
-        ToolChoice::None => json!("none"),
-        ToolChoice::Any => json!("required"),
-        ToolChoice::Tool(name) => {
-            let custom = req
-                .tools
-                .iter()
-                .any(|t| &t.name == name && matches!(t.kind, ToolKind::Custom { .. }));
-            let kind = if custom { "custom" } else { "function" };
-            json!({"type": kind, "name": name})
-        }
-    })
 }
 
 fn encode_text(req: &ir::Request) -> Option<wire::TextConfig> {
