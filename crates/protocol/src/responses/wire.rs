@@ -1,1 +1,360 @@
-//! (stub) Wire types.
+//! Serde wire types of the OpenAI Responses API (`POST /v1/responses`).
+//!
+//! These types mirror the JSON and nothing more: every object keeps the fields it does not
+//! name in `extra`, so a same-dialect round trip loses nothing. Input and output items, and the
+//! content parts inside messages, are polymorphic on `type` and the API keeps adding kinds; they
+//! are held as raw JSON values here and decoded one by one with [`from_value`] once their
+//! `type` is known, so an unknown kind never fails the whole body. No IR mapping lives here.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// Unmapped fields of a wire object, kept verbatim.
+pub type Fields = Map<String, Value>;
+
+/// Decodes one already-parsed value found at `path` (`input[2]`), naming the failing field's
+/// full path on error (`input[2].call_id`).
+pub fn from_value<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner.is_empty() || inner == "." {
+            path.to_string()
+        } else if path.is_empty() {
+            inner
+        } else {
+            format!("{path}.{inner}")
+        };
+        Error::Decode {
+            path,
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// Serializes a wire struct to a JSON value (our own types always serialize).
+pub fn to_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A request body. Fields the gateway does not map (`include`, `metadata`, `truncation`,
+/// `service_tier`, `prompt`, `conversation`, ...) stay in `extra`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Request {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Input>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_response_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// `input`: a plain string (one user message) or a list of items.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Input {
+    Text(String),
+    Items(Vec<Value>),
+}
+
+/// `text`: output format and verbosity.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct TextConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// `text.format` of type `json_schema`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct JsonSchemaFormat {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub schema: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// `reasoning`: effort and summary (`generate_summary` is the legacy name of `summary`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ReasoningConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `function` tool: flat, not nested under `function` as in Chat Completions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FunctionTool {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub parameters: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `custom` tool taking free-form text, optionally constrained by a grammar `format`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CustomTool {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A message item (`type: "message"` may be omitted in input). `id` and `status` stay in
+/// `extra`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MessageItem {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub role: String,
+    pub content: Content,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// Message content or tool output: a string or a list of parts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Parts(Vec<Value>),
+}
+
+/// `input_text`, `output_text` (with `annotations`) and `summary_text` parts.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TextPart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Vec<Value>>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `refusal` part of an assistant message.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RefusalPart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub refusal: String,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// An `input_image` part: a URL (or data URL) or an uploaded file id.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ImagePart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// An `input_file` part: inline data URL, uploaded file id or URL.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FilePart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `function_call` item. `id` (`fc_...`) and `status` stay in `extra`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FunctionCall {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub call_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub arguments: String,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `custom_tool_call` item: free-form `input` text.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CustomToolCall {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub call_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub input: String,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `function_call_output` or `custom_tool_call_output` item.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CallOutput {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub call_id: String,
+    pub output: Content,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A `reasoning` item. `id`, `status` and raw `content` stay in `extra`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Reasoning {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub summary: Vec<TextPart>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_content: Option<String>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// A response object (non-streamed body, and inside `response.*` stream events). Echoed
+/// request fields (`instructions`, `tools`, `temperature`, ...) stay in `extra`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Response {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_details: Option<IncompleteDetails>,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub output: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct IncompleteDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// `usage`: `input_tokens` includes `cached_tokens`; `output_tokens` includes reasoning.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens_details: Option<InputDetails>,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens_details: Option<OutputDetails>,
+    #[serde(default)]
+    pub total_tokens: u64,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct InputDetails {
+    #[serde(default)]
+    pub cached_tokens: u64,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct OutputDetails {
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+
+/// An error body: `{"error": {"message", "type", "param", "code"}}`, as in Chat Completions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ErrorEnvelope {
+    pub error: ErrorObject,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct ErrorObject {
+    #[serde(default)]
+    pub message: String,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub param: Option<Value>,
+    #[serde(default)]
+    pub code: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Fields,
+}
