@@ -417,14 +417,17 @@ fn max_tokens_default_where_the_target_requires_one() {
 
 #[test]
 fn error_bodies_and_statuses_per_dialect() {
-    let mut rate = ErrorBody::new(ErrorKind::RateLimited, "slow down");
+    let mut rate = ErrorBody::new(ErrorKind::RateLimited, "slow down. Please try again in 7s.");
     rate.retry_after = Some(7);
     let (s, body) = Dialect::Anthropic.encode_error(&rate);
     assert_eq!(s, 429);
     assert_eq!(to_value(body)["error"]["type"], "rate_limit_error");
     let (s, body) = Dialect::OpenAiChat.encode_error(&rate);
     assert_eq!(s, 429);
-    assert_eq!(to_value(body)["error"]["message"], "slow down");
+    assert_eq!(
+        to_value(body)["error"]["message"],
+        "slow down. Please try again in 7s."
+    );
     let (s, body) = Dialect::Gemini.encode_error(&rate);
     assert_eq!(s, 429);
     assert_eq!(to_value(body)["error"]["status"], "RESOURCE_EXHAUSTED");
@@ -469,4 +472,17 @@ fn system_messages_inside_anthropic_messages_decode_in_place() {
         .map(|m| m["role"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["user", "system", "user"]);
+}
+
+#[test]
+fn previous_response_id_is_refused_by_every_stateless_target() {
+    let body = json!({"model": "gpt-5", "previous_response_id": "resp_abc", "input": "and then?"});
+    for to in [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::Gemini] {
+        match req(Dialect::Responses, to, body.clone()) {
+            Err(Error::Unsupported { feature, .. }) => assert_eq!(feature, "previous_response_id"),
+            other => panic!("{to:?}: expected a refusal, got {other:?}"),
+        }
+    }
+    let r = req(Dialect::Responses, Dialect::Responses, body).unwrap();
+    assert_eq!(r["previous_response_id"], "resp_abc");
 }

@@ -180,6 +180,11 @@ fn push_merging_results(messages: &mut Vec<Message>, msg: Message) {
 }
 
 pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
+    // The server resolves stored conversations before encoding; one that reaches here cannot
+    // be honoured by an upstream without response state.
+    if req.previous_response_id.is_some() {
+        return Err(Error::unsupported("previous_response_id", Dialect::Gemini));
+    }
     let w = wire::Request {
         contents: encode_contents(req, opts)?,
         system_instruction: encode_system(req)?,

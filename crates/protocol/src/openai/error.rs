@@ -92,30 +92,39 @@ fn truncate(s: &str) -> String {
 }
 
 fn kind_from_body(kind: Option<&str>, code: Option<&str>) -> ErrorKind {
-    match (kind, code) {
-        (_, Some("invalid_api_key")) => ErrorKind::Authentication,
-        (_, Some("model_not_found")) => ErrorKind::NotFound,
-        (_, Some("rate_limit_exceeded" | "insufficient_quota")) => ErrorKind::RateLimited,
-        (Some("tokens" | "requests" | "insufficient_quota"), _) => ErrorKind::RateLimited,
-        (Some("invalid_request_error"), _) => ErrorKind::InvalidRequest,
-        (Some("authentication_error"), _) => ErrorKind::Authentication,
-        (Some("permission_error"), _) => ErrorKind::PermissionDenied,
-        (Some("not_found_error"), _) => ErrorKind::NotFound,
-        _ => ErrorKind::Api,
-    }
+    code.and_then(kind_from_code)
+        .or_else(|| kind.and_then(kind_from_code))
+        .unwrap_or(ErrorKind::Api)
 }
 
-/// The wait in "Please try again in 1.5s." / "in 20ms" / "in 6m0s", rounded up to seconds.
-fn retry_after(message: &str) -> Option<u64> {
-    let rest = &message[message.find("try again in ")? + "try again in ".len()..];
-    let token: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
-        .collect();
-    let token = token.trim_end_matches('.');
-    let mut total = 0.0f64;
+/// The kind an OpenAI error `code` (or `type`) names, when it names one more precisely than
+/// the status does (mid-stream errors have no status at all).
+pub(crate) fn kind_from_code(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        "rate_limit_exceeded" | "insufficient_quota" | "requests" | "tokens" => {
+            ErrorKind::RateLimited
+        }
+        "server_is_overloaded" | "slow_down" | "overloaded" => ErrorKind::Overloaded,
+        "invalid_api_key" | "authentication_error" => ErrorKind::Authentication,
+        "invalid_request_error" | "invalid_prompt" | "context_length_exceeded" => {
+            ErrorKind::InvalidRequest
+        }
+        "permission_error" => ErrorKind::PermissionDenied,
+        "model_not_found" | "not_found" => ErrorKind::NotFound,
+        "server_error" => ErrorKind::Api,
+        "timeout" => ErrorKind::Timeout,
+        _ => return None,
+    })
+}
+
+/// Seconds from OpenAI's "Please try again in 1.5s." / "in 250ms." / "in 2m30s.", rounded up.
+pub(crate) fn retry_after(message: &str) -> Option<u64> {
+    let idx = message.find("try again in ")?;
+    let rest = &message[idx + "try again in ".len()..];
+    let mut total_ms = 0f64;
     let mut number = String::new();
-    let mut chars = token.chars().peekable();
+    let mut chars = rest.chars().peekable();
+    let mut any = false;
     while let Some(c) = chars.next() {
         if c.is_ascii_digit() || c == '.' {
             number.push(c);
@@ -123,21 +132,25 @@ fn retry_after(message: &str) -> Option<u64> {
         }
         let value: f64 = number.parse().ok()?;
         number.clear();
-        total += match c {
-            'h' => value * 3600.0,
+        match c {
             'm' if chars.peek() == Some(&'s') => {
                 chars.next();
-                value / 1000.0
+                total_ms += value;
             }
-            'm' => value * 60.0,
-            's' => value,
+            'm' => total_ms += value * 60_000.0,
+            'h' => total_ms += value * 3_600_000.0,
+            's' => total_ms += value * 1000.0,
             _ => return None,
-        };
+        }
+        any = true;
+        if !chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+            break;
+        }
     }
-    if !number.is_empty() {
+    if !any {
         return None;
     }
-    Some(total.ceil() as u64)
+    Some((total_ms / 1000.0).ceil() as u64)
 }
 
 /// The `type` and `code` OpenAI uses for each kind.
@@ -164,8 +177,14 @@ pub(crate) fn error_value(err: &ErrorBody) -> Value {
     let mut message = err.message.clone();
     if let Some(secs) = err.retry_after {
         if retry_after(&message).is_none() {
-            if !message.is_empty() && !message.ends_with(' ') {
-                message.push(' ');
+            let message_end = message.trim_end();
+            if !message_end.is_empty() {
+                let stop = if message_end.ends_with(['.', '!', '?']) {
+                    ""
+                } else {
+                    "."
+                };
+                message = format!("{message_end}{stop} ");
             }
             message.push_str(&format!("Please try again in {secs}s."));
         }
@@ -184,4 +203,18 @@ pub(crate) fn error_value(err: &ErrorBody) -> Value {
     // Same-dialect errors come back exactly (their own type, param, numeric code, extras).
     form::merge_over(&err.extras, &mut obj);
     json!({ "error": obj })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_hints() {
+        assert_eq!(retry_after("Please try again in 20s."), Some(20));
+        assert_eq!(retry_after("Please try again in 1.898s. Visit"), Some(2));
+        assert_eq!(retry_after("Please try again in 250ms."), Some(1));
+        assert_eq!(retry_after("Please try again in 2m30s."), Some(150));
+        assert_eq!(retry_after("Please try again later."), None);
+    }
 }

@@ -19,6 +19,7 @@ mod stream;
 pub mod wire;
 
 pub use error::{decode_error, encode_error};
+pub(crate) use error::{kind_from_code, retry_after};
 pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response};
 pub use stream::{StreamDecoder, StreamEncoder};
