@@ -4,6 +4,12 @@
 //!
 //! It must not name axum, SQL or Redis: HTTP lives in `server`, persistence in `store`, shared
 //! live state in `cluster`. The clock, randomness and shared state are passed in so every
-//! decision here is tested deterministically. (Filled by the data-plane work; empty for now.)
+//! decision here is tested deterministically.
+//!
+//! Codemap (growing with the data plane):
+//! - [`config`]: the config file's raw shape, secrets, and `validate` into a `Config` with
+//!   every problem reported at once by path.
+//! - [`glob`]: model-name patterns and their specificity order, which routes match with.
 
+pub mod config;
 pub mod glob;

@@ -1,0 +1,429 @@
+//! Configuration: the file's raw shape ([`raw`]), secrets ([`secret`]), and the validated
+//! [`Config`] the gateway runs on.
+//!
+//! `validate` is the one function that turns a `RawConfig` into a `Config`. It returns every
+//! problem at once, each with its config path (`providers[1].credentials[0].secret`), so an
+//! operator fixes a file in one pass. A `Config` has no half-filled fields: defaults are
+//! applied, secrets read, references between sections resolved to indices. Loading layers
+//! (defaults < file < environment < flags) and naming the source of each value belong to the
+//! binary; this module never reads files itself except secrets, through a reader passed in.
+
+pub mod raw;
+pub mod secret;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use switchyard_protocol::Dialect;
+
+use crate::glob::Glob;
+use raw::{RawConfig, RawDuration, RawProvider, RawRoute};
+pub use secret::{Secret, SecretReader, SecretSource, SystemSecrets};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8672";
+pub const DEFAULT_DATA_DIR: &str = "./.data";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub providers: Vec<ProviderConfig>,
+    /// Sorted from most to least specific pattern; declaration order breaks ties.
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    OpenAi,
+    Anthropic,
+    Gemini,
+    OpenAiResponses,
+    Mock,
+}
+
+impl ProviderKind {
+    pub const NAMES: &'static str = "openai, anthropic, gemini, openai-responses, mock";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "openai" => ProviderKind::OpenAi,
+            "anthropic" => ProviderKind::Anthropic,
+            "gemini" => ProviderKind::Gemini,
+            "openai-responses" => ProviderKind::OpenAiResponses,
+            "mock" => ProviderKind::Mock,
+            _ => return None,
+        })
+    }
+
+    /// The dialect the upstream speaks (the mock answers in the client's own).
+    pub fn dialect(self) -> Option<Dialect> {
+        match self {
+            ProviderKind::OpenAi => Some(Dialect::OpenAiChat),
+            ProviderKind::Anthropic => Some(Dialect::Anthropic),
+            ProviderKind::Gemini => Some(Dialect::Gemini),
+            ProviderKind::OpenAiResponses => Some(Dialect::Responses),
+            ProviderKind::Mock => None,
+        }
+    }
+
+    /// The public API a provider of this kind reaches when no `base_url` is given.
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            ProviderKind::OpenAi | ProviderKind::OpenAiResponses => {
+                Some("https://api.openai.com/v1")
+            }
+            ProviderKind::Anthropic => Some("https://api.anthropic.com"),
+            ProviderKind::Gemini => Some("https://generativelanguage.googleapis.com"),
+            ProviderKind::Mock => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Without a trailing slash; empty for the mock.
+    pub base_url: String,
+    pub headers: BTreeMap<String, String>,
+    pub timeouts: Timeouts,
+    pub credentials: Vec<CredentialConfig>,
+}
+
+/// Upstream deadlines. Why these defaults: connecting is fast or broken; a model may think for
+/// a minute before its first byte; a stream silent for two minutes is dead; ten minutes bounds
+/// the longest generation a coding agent asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub idle: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(60),
+            idle: Duration::from_secs(120),
+            total: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialConfig {
+    pub name: String,
+    pub secret: Secret,
+    /// Where the secret came from, for display.
+    pub source: SecretSource,
+    pub weight: u32,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    CacheFirst,
+    Balance,
+    RoundRobin,
+    Weighted,
+    Fixed,
+}
+
+impl Strategy {
+    pub const NAMES: &'static str = "cache-first, balance, round-robin, weighted, fixed";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "cache-first" => Strategy::CacheFirst,
+            "balance" => Strategy::Balance,
+            "round-robin" => Strategy::RoundRobin,
+            "weighted" => Strategy::Weighted,
+            "fixed" => Strategy::Fixed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteConfig {
+    pub pattern: Glob,
+    pub strategy: Strategy,
+    pub targets: Vec<TargetConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetConfig {
+    /// Index into `Config::providers`.
+    pub provider: usize,
+    pub model: Option<String>,
+}
+
+impl Config {
+    /// The route for a client-facing model name: the most specific matching pattern.
+    pub fn route(&self, model: &str) -> Option<&RouteConfig> {
+        self.routes.iter().find(|r| r.pattern.matches(model))
+    }
+}
+
+/// One problem in a config, with the path of the value at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// Collects problems while validation goes on.
+#[derive(Debug, Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, problem: impl Into<String>) {
+        self.0.push(ConfigError {
+            path: path.into(),
+            problem: problem.into(),
+        });
+    }
+}
+
+/// Turns the raw config into the one the gateway runs on, or lists every problem.
+pub fn validate(raw: &RawConfig, secrets: &dyn SecretReader) -> Result<Config, Vec<ConfigError>> {
+    let mut p = Problems::default();
+    let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen = match listen_text.parse::<SocketAddr>() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            p.add(
+                "listen",
+                format!("{listen_text:?} is not an address like 127.0.0.1:8672"),
+            );
+            None
+        }
+    };
+    let data_dir = PathBuf::from(raw.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR));
+
+    let mut providers = Vec::new();
+    let mut names = HashSet::new();
+    for (i, rp) in raw.providers.iter().enumerate() {
+        let path = format!("providers[{i}]");
+        if !names.insert(rp.name.as_str()) {
+            p.add(
+                format!("{path}.name"),
+                format!("provider {:?} is defined twice", rp.name),
+            );
+        }
+        if let Some(pc) = validate_provider(rp, &path, secrets, &mut p) {
+            providers.push(pc);
+        }
+    }
+
+    let mut routes = Vec::new();
+    let mut patterns = HashSet::new();
+    for (i, rr) in raw.routes.iter().enumerate() {
+        let path = format!("routes[{i}]");
+        if !patterns.insert(rr.model.as_str()) {
+            p.add(
+                format!("{path}.model"),
+                format!("route {:?} is defined twice", rr.model),
+            );
+        }
+        if let Some(rc) = validate_route(rr, &path, &raw.providers, &mut p) {
+            routes.push(rc);
+        }
+    }
+    // Stable: declaration order breaks ties between equally specific patterns.
+    routes.sort_by(|a, b| a.pattern.specificity_cmp(&b.pattern));
+
+    match (p.0.is_empty(), listen) {
+        (true, Some(listen)) => Ok(Config {
+            listen,
+            data_dir,
+            providers,
+            routes,
+        }),
+        _ => Err(p.0),
+    }
+}
+
+fn validate_provider(
+    rp: &RawProvider,
+    path: &str,
+    secrets: &dyn SecretReader,
+    p: &mut Problems,
+) -> Option<ProviderConfig> {
+    if rp.name.trim().is_empty() {
+        p.add(format!("{path}.name"), "must not be empty");
+    }
+    let Some(kind) = ProviderKind::parse(&rp.kind) else {
+        p.add(
+            format!("{path}.kind"),
+            format!(
+                "unknown kind {:?} (expected one of {})",
+                rp.kind,
+                ProviderKind::NAMES
+            ),
+        );
+        return None;
+    };
+    let base_url = match (rp.base_url.as_deref(), kind.default_base_url()) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(default)) => default.to_string(),
+        (None, None) => String::new(),
+    };
+    if kind != ProviderKind::Mock
+        && !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+    {
+        p.add(
+            format!("{path}.base_url"),
+            format!("{base_url:?} is not an http(s) URL"),
+        );
+    }
+    let timeouts = validate_timeouts(rp, path, p);
+    if kind != ProviderKind::Mock && rp.credentials.is_empty() {
+        p.add(
+            format!("{path}.credentials"),
+            "needs at least one credential (use secret = \"none\" for a server without auth)",
+        );
+    }
+    let mut credentials = Vec::new();
+    let mut names = HashSet::new();
+    for (j, rc) in rp.credentials.iter().enumerate() {
+        let cpath = format!("{path}.credentials[{j}]");
+        if rc.name.trim().is_empty() {
+            p.add(format!("{cpath}.name"), "must not be empty");
+        } else if !names.insert(rc.name.as_str()) {
+            p.add(
+                format!("{cpath}.name"),
+                format!("credential {:?} is defined twice", rc.name),
+            );
+        }
+        let weight = rc.weight.unwrap_or(1);
+        if weight == 0 {
+            p.add(format!("{cpath}.weight"), "must be at least 1");
+        }
+        let source = SecretSource::parse(&rc.secret);
+        match source.resolve(secrets) {
+            Ok(secret) => credentials.push(CredentialConfig {
+                name: rc.name.clone(),
+                secret,
+                source,
+                weight,
+                labels: rc.labels.clone(),
+            }),
+            Err(problem) => p.add(format!("{cpath}.secret"), problem),
+        }
+    }
+    Some(ProviderConfig {
+        name: rp.name.clone(),
+        kind,
+        base_url,
+        headers: rp.headers.clone(),
+        timeouts,
+        credentials,
+    })
+}
+
+fn validate_timeouts(rp: &RawProvider, path: &str, p: &mut Problems) -> Timeouts {
+    let d = Timeouts::default();
+    let mut one = |name: &str, raw: &Option<RawDuration>, default: Duration| match raw {
+        None => default,
+        Some(r) => match parse_duration(r) {
+            Some(v) if !v.is_zero() => v,
+            _ => {
+                p.add(
+                    format!("{path}.timeouts.{name}"),
+                    "expected a positive duration such as \"500ms\", \"30s\", \"5m\" or a number of seconds",
+                );
+                default
+            }
+        },
+    };
+    Timeouts {
+        connect: one("connect", &rp.timeouts.connect, d.connect),
+        first_byte: one("first_byte", &rp.timeouts.first_byte, d.first_byte),
+        idle: one("idle", &rp.timeouts.idle, d.idle),
+        total: one("total", &rp.timeouts.total, d.total),
+    }
+}
+
+/// `"500ms"`, `"30s"`, `"5m"`, `"1h"`, or a bare number of seconds.
+pub fn parse_duration(raw: &RawDuration) -> Option<Duration> {
+    let text = match raw {
+        RawDuration::Seconds(s) => return Some(Duration::from_secs(*s)),
+        RawDuration::Text(t) => t.trim(),
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    Some(match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
+        _ => return None,
+    })
+}
+
+fn validate_route(
+    rr: &RawRoute,
+    path: &str,
+    providers: &[RawProvider],
+    p: &mut Problems,
+) -> Option<RouteConfig> {
+    if rr.model.is_empty() {
+        p.add(
+            format!("{path}.model"),
+            "must not be empty (use \"*\" to match every model)",
+        );
+    }
+    let strategy = match rr.strategy.as_deref() {
+        None => Strategy::default(),
+        Some(s) => Strategy::parse(s).unwrap_or_else(|| {
+            p.add(
+                format!("{path}.strategy"),
+                format!(
+                    "unknown strategy {s:?} (expected one of {})",
+                    Strategy::NAMES
+                ),
+            );
+            Strategy::default()
+        }),
+    };
+    if rr.targets.is_empty() {
+        p.add(format!("{path}.targets"), "needs at least one target");
+    }
+    let mut targets = Vec::new();
+    for (k, t) in rr.targets.iter().enumerate() {
+        match providers.iter().position(|pr| pr.name == t.provider) {
+            Some(provider) => targets.push(TargetConfig {
+                provider,
+                model: t.model.clone(),
+            }),
+            None => p.add(
+                format!("{path}.targets[{k}].provider"),
+                format!("no provider named {:?}", t.provider),
+            ),
+        }
+    }
+    Some(RouteConfig {
+        pattern: Glob::new(rr.model.clone()),
+        strategy,
+        targets,
+    })
+}
+
+#[cfg(test)]
+mod tests;

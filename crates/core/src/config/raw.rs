@@ -1,0 +1,84 @@
+//! The config file as written: serde types with `deny_unknown_fields`, every field optional
+//! where a default exists. Nothing here is validated; [`super::validate`] turns a `RawConfig`
+//! into a `Config` and reports every problem at once, each with its path.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `host:port` to listen on.
+    pub listen: Option<String>,
+    /// Folder for the database, certificates, artifacts and runs.
+    pub data_dir: Option<String>,
+    #[serde(default)]
+    pub providers: Vec<RawProvider>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub name: String,
+    /// `openai` | `anthropic` | `gemini` | `openai-responses` | `mock`
+    pub kind: String,
+    /// Defaults to the provider's public API; OpenAI-style kinds include the `/v1`.
+    pub base_url: Option<String>,
+    /// Extra headers sent with every upstream request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+    #[serde(default)]
+    pub credentials: Vec<RawCredential>,
+}
+
+/// Durations as `"500ms"`, `"30s"`, `"5m"`, `"1h"` or a number of seconds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub connect: Option<RawDuration>,
+    pub first_byte: Option<RawDuration>,
+    pub idle: Option<RawDuration>,
+    pub total: Option<RawDuration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RawDuration {
+    Seconds(u64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    pub name: String,
+    /// The secret inline, as `env:NAME`, or as `file:PATH`.
+    pub secret: String,
+    pub weight: Option<u32>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// Glob over the client-facing model name.
+    pub model: String,
+    /// `cache-first` | `balance` | `round-robin` | `weighted` | `fixed`
+    pub strategy: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<RawTarget>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub provider: String,
+    /// The upstream model; none forwards the client's model name unchanged.
+    pub model: Option<String>,
+}

@@ -1,0 +1,191 @@
+use std::collections::HashMap;
+
+use super::raw::RawConfig;
+use super::*;
+
+/// Secrets from a map instead of the process environment and disk.
+#[derive(Default)]
+struct FakeSecrets {
+    env: HashMap<String, String>,
+    files: HashMap<String, String>,
+}
+
+impl SecretReader for FakeSecrets {
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+
+    fn file(&self, path: &str) -> Result<String, String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| "No such file or directory".to_string())
+    }
+}
+
+const EXAMPLE: &str = r#"
+listen = "127.0.0.1:8672"
+
+[[providers]]
+name = "anthropic-main"
+kind = "anthropic"
+base_url = "https://api.anthropic.com"
+credentials = [
+  { name = "team-a", secret = "env:ANTHROPIC_KEY_A" },
+  { name = "team-b", secret = "file:/run/secrets/anthropic-b", weight = 2 },
+]
+
+[[providers]]
+name = "local"
+kind = "openai"
+base_url = "http://127.0.0.1:8000/v1/"
+timeouts = { first_byte = "90s", idle = 30 }
+credentials = [{ name = "none", secret = "none" }]
+
+[[routes]]
+model = "*"
+targets = [{ provider = "local" }]
+
+[[routes]]
+model = "claude-*"
+strategy = "cache-first"
+targets = [{ provider = "anthropic-main" }, { provider = "local", model = "qwen2.5-coder" }]
+"#;
+
+fn secrets() -> FakeSecrets {
+    let mut s = FakeSecrets::default();
+    s.env.insert("ANTHROPIC_KEY_A".into(), "sk-ant-a".into());
+    s.files
+        .insert("/run/secrets/anthropic-b".into(), "sk-ant-b\n".into());
+    s
+}
+
+fn parse(text: &str) -> RawConfig {
+    toml::from_str(text).expect("valid TOML")
+}
+
+#[test]
+fn the_documented_example_validates() {
+    let c = validate(&parse(EXAMPLE), &secrets()).expect("valid");
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8672");
+    assert_eq!(c.providers.len(), 2);
+    let a = &c.providers[0];
+    assert_eq!(a.kind, ProviderKind::Anthropic);
+    assert_eq!(a.credentials[0].secret.expose(), "sk-ant-a");
+    assert_eq!(
+        a.credentials[1].secret.expose(),
+        "sk-ant-b",
+        "file secrets lose the newline"
+    );
+    assert_eq!(a.credentials[1].weight, 2);
+    assert_eq!(
+        a.credentials[1].source.describe(),
+        "file:/run/secrets/anthropic-b"
+    );
+    let local = &c.providers[1];
+    assert_eq!(local.base_url, "http://127.0.0.1:8000/v1");
+    assert_eq!(local.timeouts.first_byte, Duration::from_secs(90));
+    assert_eq!(local.timeouts.idle, Duration::from_secs(30));
+    assert_eq!(local.timeouts.connect, Timeouts::default().connect);
+}
+
+#[test]
+fn the_most_specific_route_wins_whatever_the_order() {
+    let c = validate(&parse(EXAMPLE), &secrets()).expect("valid");
+    let r = c.route("claude-sonnet-4-5").expect("routed");
+    assert_eq!(r.pattern.as_str(), "claude-*");
+    assert_eq!(r.targets[1].model.as_deref(), Some("qwen2.5-coder"));
+    assert_eq!(c.route("llama3").expect("routed").pattern.as_str(), "*");
+}
+
+#[test]
+fn defaults_apply_to_an_empty_file() {
+    let c = validate(&RawConfig::default(), &secrets()).expect("valid");
+    assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    assert!(c.route("anything").is_none());
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_path() {
+    let text = r#"
+listen = "localhost"
+
+[[providers]]
+name = "p"
+kind = "opneai"
+
+[[providers]]
+name = "q"
+kind = "anthropic"
+base_url = "ftp://x"
+timeouts = { total = "soon" }
+credentials = [
+  { name = "a", secret = "env:MISSING" },
+  { name = "a", secret = "file:/nope", weight = 0 },
+]
+
+[[routes]]
+model = "gpt-*"
+strategy = "fastest"
+targets = [{ provider = "nobody" }]
+"#;
+    let errs = validate(&parse(text), &secrets()).expect_err("invalid");
+    let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    let expect = [
+        "listen: ",
+        "providers[0].kind: unknown kind \"opneai\"",
+        "providers[1].base_url: ",
+        "providers[1].timeouts.total: ",
+        "providers[1].credentials[0].secret: environment variable MISSING is not set",
+        "providers[1].credentials[1].name: credential \"a\" is defined twice",
+        "providers[1].credentials[1].weight: must be at least 1",
+        "providers[1].credentials[1].secret: cannot read /nope",
+        "routes[0].strategy: unknown strategy \"fastest\"",
+        "routes[0].targets[0].provider: no provider named \"nobody\"",
+    ];
+    for e in expect {
+        assert!(
+            got.iter().any(|g| g.starts_with(e)),
+            "missing {e:?} in {got:#?}"
+        );
+    }
+    assert_eq!(got.len(), expect.len(), "{got:#?}");
+    assert!(
+        !got.iter().any(|g| g.contains("sk-")),
+        "no secret in errors"
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused_by_the_raw_shape() {
+    let err = toml::from_str::<RawConfig>("listen = \"127.0.0.1:1\"\nlisten_port = 3\n")
+        .expect_err("unknown key");
+    assert!(err.to_string().contains("listen_port"), "{err}");
+}
+
+#[test]
+fn durations_parse_in_every_documented_form() {
+    let d = |s: &str| parse_duration(&RawDuration::Text(s.into()));
+    assert_eq!(d("500ms"), Some(Duration::from_millis(500)));
+    assert_eq!(d("30s"), Some(Duration::from_secs(30)));
+    assert_eq!(d("5m"), Some(Duration::from_secs(300)));
+    assert_eq!(d("1h"), Some(Duration::from_secs(3600)));
+    assert_eq!(d("45"), Some(Duration::from_secs(45)));
+    assert_eq!(d("soon"), None);
+    assert_eq!(d("-1s"), None);
+    assert_eq!(
+        parse_duration(&RawDuration::Seconds(7)),
+        Some(Duration::from_secs(7))
+    );
+}
+
+#[test]
+fn credential_secrets_never_show_in_debug_output() {
+    let c = validate(&parse(EXAMPLE), &secrets()).expect("valid");
+    let debug = format!("{c:?}");
+    assert!(
+        !debug.contains("sk-ant-a") && !debug.contains("sk-ant-b"),
+        "{debug}"
+    );
+}
