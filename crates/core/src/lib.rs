@@ -10,10 +10,14 @@
 //! - [`config`]: the config file's raw shape, secrets, and `validate` into a `Config` with
 //!   every problem reported at once by path.
 //! - [`glob`]: model-name patterns and their specificity order, which routes match with.
+//! - [`mock`]: what the built-in mock provider answers, as IR stream events.
 //! - [`keys`]: client API keys (`sy-<id>-<secret>`), hashed at rest.
 //! - [`usage`]: the usage record of one request and summaries over many.
+//! - [`writer`]: the batching usage writer behind a bounded channel.
 
 pub mod config;
 pub mod glob;
 pub mod keys;
+pub mod mock;
 pub mod usage;
+pub mod writer;
