@@ -20,7 +20,8 @@ use std::time::Duration;
 use switchyard_protocol::Dialect;
 
 use crate::glob::Glob;
-use raw::{RawConfig, RawDuration, RawProvider, RawRoute};
+use crate::mock::MockMode;
+use raw::{RawConfig, RawDuration, RawMock, RawProvider, RawRoute, RawTarget};
 pub use secret::{Secret, SecretReader, SecretSource, SystemSecrets};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8672";
@@ -91,6 +92,28 @@ pub struct ProviderConfig {
     pub headers: BTreeMap<String, String>,
     pub timeouts: Timeouts,
     pub credentials: Vec<CredentialConfig>,
+    /// Only for `mock` providers.
+    pub mock: MockConfig,
+}
+
+/// The mock provider's behaviour: what it says, in how many pieces, how fast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockConfig {
+    pub mode: MockMode,
+    pub chunks: usize,
+    pub first_byte: Duration,
+    pub chunk_delay: Duration,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            mode: MockMode::Echo,
+            chunks: 5,
+            first_byte: Duration::ZERO,
+            chunk_delay: Duration::ZERO,
+        }
+    }
 }
 
 /// Upstream deadlines. Why these defaults: connecting is fast or broken; a model may think for
@@ -198,7 +221,34 @@ impl Problems {
 }
 
 /// Turns the raw config into the one the gateway runs on, or lists every problem.
+///
+/// A config with neither providers nor routes serves every model from a built-in `mock`
+/// provider, so a first start works with no upstream and no network.
 pub fn validate(raw: &RawConfig, secrets: &dyn SecretReader) -> Result<Config, Vec<ConfigError>> {
+    if raw.providers.is_empty() && raw.routes.is_empty() {
+        let mut with_mock = raw.clone();
+        with_mock.providers.push(RawProvider {
+            name: "mock".into(),
+            kind: "mock".into(),
+            ..RawProvider::default()
+        });
+        with_mock.routes.push(RawRoute {
+            model: "*".into(),
+            strategy: None,
+            targets: vec![RawTarget {
+                provider: "mock".into(),
+                model: None,
+            }],
+        });
+        return validate_layers(&with_mock, secrets);
+    }
+    validate_layers(raw, secrets)
+}
+
+fn validate_layers(
+    raw: &RawConfig,
+    secrets: &dyn SecretReader,
+) -> Result<Config, Vec<ConfigError>> {
     let mut p = Problems::default();
     let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = match listen_text.parse::<SocketAddr>() {
@@ -290,6 +340,17 @@ fn validate_provider(
         );
     }
     let timeouts = validate_timeouts(rp, path, p);
+    let mock = match (&rp.mock, kind) {
+        (None, _) => MockConfig::default(),
+        (Some(m), ProviderKind::Mock) => validate_mock(m, path, p),
+        (Some(_), _) => {
+            p.add(
+                format!("{path}.mock"),
+                "only a provider of kind mock takes mock settings",
+            );
+            MockConfig::default()
+        }
+    };
     if kind != ProviderKind::Mock && rp.credentials.is_empty() {
         p.add(
             format!("{path}.credentials"),
@@ -331,7 +392,42 @@ fn validate_provider(
         headers: rp.headers.clone(),
         timeouts,
         credentials,
+        mock,
     })
+}
+
+fn validate_mock(m: &RawMock, path: &str, p: &mut Problems) -> MockConfig {
+    let d = MockConfig::default();
+    let mode = match m.mode.as_deref() {
+        None | Some("echo") => MockMode::Echo,
+        Some("fixed") => MockMode::Fixed(m.text.clone().unwrap_or_else(|| "ok".into())),
+        Some("lorem") => MockMode::Lorem {
+            words: m.words.unwrap_or(50),
+        },
+        Some(other) => {
+            p.add(
+                format!("{path}.mock.mode"),
+                format!("unknown mode {other:?} (expected echo, fixed or lorem)"),
+            );
+            MockMode::Echo
+        }
+    };
+    let mut duration = |name: &str, raw: &Option<RawDuration>| match raw {
+        None => Duration::ZERO,
+        Some(r) => parse_duration(r).unwrap_or_else(|| {
+            p.add(
+                format!("{path}.mock.{name}"),
+                "expected a duration such as \"200ms\"",
+            );
+            Duration::ZERO
+        }),
+    };
+    MockConfig {
+        mode,
+        chunks: m.chunks.unwrap_or(d.chunks).max(1),
+        first_byte: duration("first_byte", &m.first_byte),
+        chunk_delay: duration("chunk_delay", &m.chunk_delay),
+    }
 }
 
 fn validate_timeouts(rp: &RawProvider, path: &str, p: &mut Problems) -> Timeouts {

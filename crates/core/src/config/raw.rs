@@ -34,6 +34,23 @@ pub struct RawProvider {
     pub timeouts: RawTimeouts,
     #[serde(default)]
     pub credentials: Vec<RawCredential>,
+    /// What a `mock` provider answers, and how fast.
+    pub mock: Option<RawMock>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMock {
+    /// `echo` (default) | `fixed` | `lorem`
+    pub mode: Option<String>,
+    /// The answer in `fixed` mode.
+    pub text: Option<String>,
+    /// Words in `lorem` mode.
+    pub words: Option<usize>,
+    /// Pieces a streamed answer is split into.
+    pub chunks: Option<usize>,
+    pub first_byte: Option<RawDuration>,
+    pub chunk_delay: Option<RawDuration>,
 }
 
 /// Durations as `"500ms"`, `"30s"`, `"5m"`, `"1h"` or a number of seconds.

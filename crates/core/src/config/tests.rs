@@ -103,7 +103,13 @@ fn defaults_apply_to_an_empty_file() {
     let c = validate(&RawConfig::default(), &secrets()).expect("valid");
     assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
     assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
-    assert!(c.route("anything").is_none());
+    // Nothing configured: every model is served by the built-in mock.
+    let route = c.route("anything").expect("catch-all route");
+    assert_eq!(
+        c.providers[route.targets[0].provider].kind,
+        ProviderKind::Mock
+    );
+    assert_eq!(c.providers[0].mock, MockConfig::default());
 }
 
 #[test]
@@ -187,5 +193,39 @@ fn credential_secrets_never_show_in_debug_output() {
     assert!(
         !debug.contains("sk-ant-a") && !debug.contains("sk-ant-b"),
         "{debug}"
+    );
+}
+
+#[test]
+fn mock_settings_validate() {
+    let text = r#"
+[[providers]]
+name = "m"
+kind = "mock"
+mock = { mode = "fixed", text = "pong", chunks = 3, first_byte = "200ms", chunk_delay = "5ms" }
+
+[[providers]]
+name = "o"
+kind = "openai"
+credentials = [{ name = "k", secret = "none" }]
+mock = { mode = "echo" }
+
+[[routes]]
+model = "*"
+targets = [{ provider = "m" }]
+"#;
+    let errs = validate(&parse(text), &secrets()).expect_err("mock settings on openai");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].path, "providers[1].mock");
+    let ok = text.replace("mock = { mode = \"echo\" }", "");
+    let c = validate(&parse(&ok), &secrets()).expect("valid");
+    assert_eq!(
+        c.providers[0].mock,
+        MockConfig {
+            mode: crate::mock::MockMode::Fixed("pong".into()),
+            chunks: 3,
+            first_byte: Duration::from_millis(200),
+            chunk_delay: Duration::from_millis(5),
+        }
     );
 }

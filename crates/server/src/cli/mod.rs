@@ -1,7 +1,14 @@
 //! Command-line definitions (clap) and dispatch to one module per subcommand. Each subcommand
 //! module owns its arguments' meaning and its output; none holds business rules.
 
+mod keys;
+mod serve;
+mod store_cmd;
 mod translate;
+mod usage;
+
+pub(crate) use keys::parse_lifetime as keys_lifetime;
+pub use serve::database_url;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gateway.
+    Serve(serve::Args),
+    /// Manage client API keys.
+    Keys(keys::Args),
+    /// Requests, tokens and cost recorded in the store.
+    Usage(usage::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
     /// writes stdout); for debugging what a client sends and what an upstream would receive.
     Translate(translate::Args),
@@ -26,5 +39,8 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Translate(args) => translate::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Usage(args) => usage::run(args),
     }
 }

@@ -1,0 +1,22 @@
+//! The `switchyard` gateway: command line, HTTP app, ingress per dialect and the request
+//! pipeline. Business rules live in `switchyard-core`, translation in `switchyard-protocol`;
+//! this crate is the edge: it is the only one that names axum, and it renders every error in
+//! the caller's dialect, once.
+//!
+//! Codemap:
+//! - [`cli`]: clap definitions and one module per subcommand.
+//! - [`settings`]: config layers (defaults < file < env < flags) and validation messages.
+//! - [`state`]: what handlers share: the config snapshot, pools, HTTP client, usage writer.
+//! - [`app`]: `fn app(state) -> Router`, testable without a socket.
+//! - [`ingress`]: one module per client dialect: paths, auth, model and stream extraction.
+//! - [`pipeline`]: routing, the attempt loop, upstream requests, passthrough and translation,
+//!   streaming to the client, the mock provider, usage records.
+//! - [`render`]: gateway errors as responses in the caller's dialect.
+
+pub mod app;
+pub mod cli;
+pub mod ingress;
+pub mod pipeline;
+pub mod render;
+pub mod settings;
+pub mod state;

@@ -1,0 +1,220 @@
+//! One attempt: send the request to one credential of one provider, and decide from the
+//! answer whether the client gets it, another credential is tried, or the client gets an
+//! error. Streams are handed to `stream` once the upstream says yes.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use switchyard_core::config::ProviderConfig;
+use switchyard_core::pool::{classify, Lease, Outcome, Pool};
+use switchyard_protocol::ir::{self, ErrorBody, ErrorKind};
+use switchyard_protocol::{Dialect, EncodeOptions};
+use tokio::time::Instant;
+
+use super::record::Recorder;
+use super::{for_upstream, now_std, passthrough, stream, upstream, Attempt, Call};
+use crate::render::ApiError;
+use crate::state::AppState;
+
+/// Largest error body read from an upstream (the rest is not worth waiting for).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+#[allow(clippy::too_many_arguments)] // reason: the attempt's inputs are distinct and few callers
+pub(crate) async fn run(
+    state: &AppState,
+    call: &Call,
+    req: &ir::Request,
+    provider: &ProviderConfig,
+    pool: &Pool,
+    lease: Lease,
+    model: &str,
+    rec: &mut Recorder,
+) -> Attempt {
+    let Some(up) = provider.kind.dialect() else {
+        return Attempt::Fail(ApiError::new(
+            ErrorKind::Api,
+            "mock provider reached the attempt loop",
+        ));
+    };
+    let member = lease.index();
+    let passthrough = up == call.dialect;
+    // A client that streams without asking for usage still has its usage recorded: ask the
+    // upstream for it and strip it from what the client receives.
+    let strip_usage = passthrough && up == Dialect::OpenAiChat && req.stream && !req.include_usage;
+    let body = if passthrough {
+        let b = if up == Dialect::Gemini {
+            call.body.clone()
+        } else {
+            passthrough::rewrite_model(call.body.clone(), model)
+        };
+        if strip_usage {
+            passthrough::request_stream_usage(b)
+        } else {
+            b
+        }
+    } else {
+        match up.encode_request(&for_upstream(req, model), &EncodeOptions::default()) {
+            Ok(b) => Bytes::from(b),
+            Err(e) => return Attempt::Fail(ApiError::invalid(e.to_string())),
+        }
+    };
+    let credential = &provider.credentials[member];
+    let url = upstream::url(provider, model, req.stream);
+    let headers = upstream::headers(provider, &credential.secret, &call.headers);
+    let sent = Instant::now();
+    let send = state.http.post(&url).headers(headers).body(body).send();
+    let resp = match tokio::time::timeout(provider.timeouts.first_byte, send).await {
+        Err(_) => {
+            rec.waited(sent.elapsed());
+            pool.report(member, &Outcome::Timeout, now_std());
+            return Attempt::Retry(ApiError::new(
+                ErrorKind::Timeout,
+                "the upstream did not answer in time",
+            ));
+        }
+        Ok(Err(e)) => {
+            rec.waited(sent.elapsed());
+            let outcome = if e.is_connect() {
+                Outcome::ConnectFailed
+            } else {
+                Outcome::Timeout
+            };
+            pool.report(member, &outcome, now_std());
+            tracing::debug!(provider = %provider.name, error = %e, "upstream request failed");
+            return Attempt::Retry(ApiError::new(
+                ErrorKind::Overloaded,
+                format!("upstream {} is unreachable", provider.name),
+            ));
+        }
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let retry_after = retry_after(resp.headers());
+        let raw = read_limited(resp, ERROR_BODY_LIMIT, provider.timeouts.idle).await;
+        rec.waited(sent.elapsed());
+        let mut err = up.decode_error(status, &raw);
+        err.status = Some(status);
+        if err.retry_after.is_none() {
+            err.retry_after = retry_after.map(|d| d.as_secs_f64().ceil() as u64);
+        }
+        let outcome = classify(status, retry_after);
+        pool.report(member, &outcome, now_std());
+        if outcome.retry_elsewhere() {
+            return Attempt::Retry(ApiError { body: err });
+        }
+        if passthrough {
+            // The client's own dialect: hand over the upstream's exact words.
+            let mut resp = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                raw,
+            )
+                .into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            rec.stamp(&mut resp);
+            rec.record.error_class = Some(outcome.class().to_string());
+            rec.clone().send(state).await;
+            return Attempt::Done(resp);
+        }
+        return Attempt::Fail(ApiError { body: err });
+    }
+    if req.stream {
+        return stream::commit(stream::Start {
+            state,
+            call,
+            provider,
+            pool,
+            lease,
+            resp,
+            sent,
+            rec,
+            upstream: up,
+            passthrough,
+            strip_usage,
+            include_usage: req.include_usage,
+        })
+        .await;
+    }
+    let remaining = provider.timeouts.total.saturating_sub(sent.elapsed());
+    let bytes = match tokio::time::timeout(remaining, resp.bytes()).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) | Err(_) => {
+            rec.waited(sent.elapsed());
+            pool.report(member, &Outcome::Timeout, now_std());
+            return Attempt::Retry(ApiError::new(
+                ErrorKind::Timeout,
+                "the upstream did not finish its answer in time",
+            ));
+        }
+    };
+    rec.waited(sent.elapsed());
+    let decoded = up.decode_response(&bytes);
+    let body = match (&decoded, passthrough) {
+        (_, true) => bytes,
+        (Ok(ir), false) => match call.dialect.encode_response(ir, &EncodeOptions::default()) {
+            Ok(b) => Bytes::from(b),
+            Err(e) => return Attempt::Fail(ApiError::new(ErrorKind::Api, e.to_string())),
+        },
+        (Err(e), false) => {
+            pool.report(member, &Outcome::ServerError { status: 502 }, now_std());
+            return Attempt::Retry(ApiError::new(
+                ErrorKind::Api,
+                format!("the upstream's answer could not be read: {e}"),
+            ));
+        }
+    };
+    pool.report(member, &Outcome::Success, now_std());
+    if let Ok(ir) = &decoded {
+        rec.usage(&ir.usage);
+        rec.served_model(&ir.model);
+    }
+    drop(lease);
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    rec.stamp(&mut resp);
+    rec.clone().send(state).await;
+    Attempt::Done(resp)
+}
+
+/// `retry-after-ms` (OpenAI) or `retry-after` in seconds; HTTP dates are ignored.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    }
+    get("retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+}
+
+async fn read_limited(resp: reqwest::Response, limit: usize, within: Duration) -> Bytes {
+    let mut out = Vec::new();
+    let mut body = resp.bytes_stream();
+    let read = async {
+        while let Some(Ok(chunk)) = body.next().await {
+            let room = limit.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(within, read).await;
+    Bytes::from(out)
+}
+
+/// An error body for a stream that failed before its first event.
+pub(crate) fn stream_error(kind: ErrorKind, message: &str) -> ApiError {
+    ApiError {
+        body: ErrorBody::new(kind, message),
+    }
+}

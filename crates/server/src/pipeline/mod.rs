@@ -1,0 +1,198 @@
+//! The request pipeline: from a decoded client request to the response the client receives.
+//!
+//! Routing picks the targets for the client's model; the attempt loop tries credentials and
+//! targets in order until one upstream answers, with one bound on attempts. Nothing reaches
+//! the client before the upstream's first meaningful byte (or its whole JSON body), so every
+//! failure before that is retried invisibly; after it, a failure ends the stream with an error
+//! event in the client's dialect. Same-dialect bodies go through as bytes with the model
+//! rewritten; others are translated through the IR.
+//!
+//! Files: `attempt` (one upstream call and its classification), `stream` (peek-then-commit and
+//! the forwarding task), `upstream` (URLs and headers), `passthrough` (byte-level body edits),
+//! `mock` (the built-in provider), `record` (usage records).
+
+mod attempt;
+mod mock;
+pub mod passthrough;
+mod record;
+mod stream;
+pub mod upstream;
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::Bytes;
+use switchyard_core::config::ProviderKind;
+use switchyard_core::glob::Glob;
+use switchyard_core::pool::{affinity_key, Selection};
+use switchyard_protocol::ir::{self, ErrorKind};
+use switchyard_protocol::Dialect;
+use tokio::time::Instant;
+
+use crate::render::ApiError;
+use crate::state::AppState;
+pub use record::unix_ms;
+use record::Recorder;
+
+/// One client request as ingress hands it over.
+#[derive(Debug)]
+pub struct Call {
+    pub dialect: Dialect,
+    pub body: Bytes,
+    pub headers: HeaderMap,
+    /// Gemini carries the model and the stream flag in the URL.
+    pub url_model: Option<String>,
+    pub url_stream: bool,
+    pub accepted: Instant,
+    pub started_at_ms: i64,
+    pub request_id: String,
+    /// Public id of the client key, empty without keys.
+    pub key_id: String,
+    /// Model globs the key may use; empty: all.
+    pub key_models: Vec<String>,
+}
+
+/// What one attempt came to.
+pub(crate) enum Attempt {
+    /// The client has its answer (or its stream has started).
+    Done(Response),
+    /// This credential failed before anything reached the client: try another.
+    Retry(ApiError),
+    /// The failure is the client's (or final): answer it.
+    Fail(ApiError),
+}
+
+/// Serves one call end to end. Every path records usage exactly once.
+pub async fn handle(state: AppState, call: Call) -> Response {
+    let mut rec = Recorder::new(&call);
+    let mut req = match call.dialect.decode_request(&call.body) {
+        Ok(r) => r,
+        Err(e) => return rec.fail(&state, ApiError::invalid(e.to_string())).await,
+    };
+    if let Some(model) = &call.url_model {
+        req.model = model.clone();
+        req.stream = call.url_stream;
+    }
+    if req.model.is_empty() {
+        return rec
+            .fail(&state, ApiError::invalid("model: is required"))
+            .await;
+    }
+    rec.requested(&req);
+    if !call.key_models.is_empty()
+        && !call
+            .key_models
+            .iter()
+            .any(|g| Glob::new(g.as_str()).matches(&req.model))
+    {
+        let err = ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!("this key may not use model {:?}", req.model),
+        );
+        return rec.fail(&state, err).await;
+    }
+    let snap = state.snapshot.load_full();
+    let Some(route) = snap.config.route(&req.model) else {
+        let err = ApiError::new(
+            ErrorKind::NotFound,
+            format!("model {:?} is not served here", req.model),
+        );
+        return rec.fail(&state, err).await;
+    };
+    rec.route(route.pattern.as_str());
+    let session = call
+        .headers
+        .get("x-session-id")
+        .and_then(|v| v.to_str().ok());
+    let affinity = affinity_key(session, &req);
+    rec.session(affinity.clone());
+
+    let mut last: Option<ApiError> = None;
+    let mut attempts = 0usize;
+    'targets: for target in &route.targets {
+        let provider = &snap.config.providers[target.provider];
+        let upstream_model = target.model.clone().unwrap_or_else(|| req.model.clone());
+        if provider.kind == ProviderKind::Mock {
+            rec.target(provider, "mock", &upstream_model);
+            return mock::serve(&state, &call, &req, provider, &upstream_model, rec).await;
+        }
+        let pool = &snap.pools[target.provider];
+        let mut exclude = Vec::new();
+        loop {
+            if attempts >= state.limits.max_attempts {
+                break 'targets;
+            }
+            let lease = match pool.select(route.strategy, affinity.as_deref(), &exclude, now_std())
+            {
+                Selection::Chosen(lease) => lease,
+                Selection::AllCoolingDown { until } => {
+                    let wait = until
+                        .saturating_duration_since(now_std())
+                        .as_secs_f64()
+                        .ceil();
+                    last.get_or_insert(
+                        ApiError::new(
+                            ErrorKind::RateLimited,
+                            format!("every credential for {:?} is rate limited", req.model),
+                        )
+                        .with_retry_after((wait as u64).max(1)),
+                    );
+                    continue 'targets;
+                }
+                Selection::NoneUsable => {
+                    last.get_or_insert(ApiError::new(
+                        ErrorKind::Overloaded,
+                        format!("no usable credential for {:?}", req.model),
+                    ));
+                    continue 'targets;
+                }
+            };
+            attempts += 1;
+            let member = lease.index();
+            let credential = &provider.credentials[member];
+            rec.target(provider, &credential.name, &upstream_model);
+            rec.attempt();
+            let outcome = attempt::run(
+                &state,
+                &call,
+                &req,
+                provider,
+                pool,
+                lease,
+                &upstream_model,
+                &mut rec,
+            )
+            .await;
+            match outcome {
+                Attempt::Done(resp) => return resp,
+                Attempt::Retry(err) => {
+                    exclude.push(member);
+                    last = Some(err);
+                }
+                Attempt::Fail(err) => return rec.fail(&state, err).await,
+            }
+        }
+    }
+    let err = last.unwrap_or_else(|| {
+        ApiError::new(ErrorKind::Overloaded, "no upstream could serve the request")
+    });
+    rec.fail(&state, err).await
+}
+
+/// The instant the pool's decisions are made at. The pool takes `std` instants; tokio's
+/// clock is the one tests can pause, so it is the source.
+pub fn now() -> std::time::Instant {
+    now_std()
+}
+
+fn now_std() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+/// What an IR request needs before it is encoded for an upstream.
+fn for_upstream(req: &ir::Request, model: &str) -> ir::Request {
+    let mut out = req.clone();
+    out.model = model.to_string();
+    // Usage is always read from upstreams, whatever the client asked for itself.
+    out.include_usage = true;
+    out
+}

@@ -1,0 +1,144 @@
+//! Building the usage record of one request as the pipeline goes, and sending it to the
+//! batching writer when the client has its answer. Also stamps every response with its
+//! request id and the gateway's own overhead (time since accept minus time waiting on
+//! upstreams).
+
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use axum::response::Response;
+use switchyard_core::config::ProviderConfig;
+use switchyard_core::usage::UsageRecord;
+use switchyard_protocol::ir::{self, Usage};
+use tokio::time::Instant;
+
+use super::Call;
+use crate::render::ApiError;
+use crate::state::AppState;
+
+/// Unix milliseconds now: the wall clock is only read at the edge, for records.
+pub fn unix_ms() -> i64 {
+    #[allow(clippy::disallowed_methods)] // reason: usage records need wall-clock time
+    let now = std::time::SystemTime::now();
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Recorder {
+    pub record: UsageRecord,
+    accepted: Instant,
+    dialect: switchyard_protocol::Dialect,
+    /// Time spent waiting on upstreams (send to first byte, and reading whole bodies).
+    upstream_wait: Duration,
+    attempts: u32,
+}
+
+impl Recorder {
+    pub fn new(call: &Call) -> Self {
+        Self {
+            record: UsageRecord {
+                request_id: call.request_id.clone(),
+                started_at_ms: call.started_at_ms,
+                key_id: call.key_id.clone(),
+                client_dialect: call.dialect.name().to_string(),
+                ..UsageRecord::default()
+            },
+            accepted: call.accepted,
+            dialect: call.dialect,
+            upstream_wait: Duration::ZERO,
+            attempts: 0,
+        }
+    }
+
+    pub fn requested(&mut self, req: &ir::Request) {
+        self.record.requested_model = req.model.clone();
+        self.record.stream = req.stream;
+    }
+
+    pub fn route(&mut self, pattern: &str) {
+        self.record.route = pattern.to_string();
+    }
+
+    pub fn session(&mut self, key: Option<String>) {
+        self.record.session_id = key;
+    }
+
+    pub fn target(&mut self, provider: &ProviderConfig, credential: &str, model: &str) {
+        self.record.provider = provider.name.clone();
+        self.record.credential = credential.to_string();
+        self.record.served_model = model.to_string();
+        self.record.upstream_dialect = provider
+            .kind
+            .dialect()
+            .map_or("mock", |d| d.name())
+            .to_string();
+    }
+
+    pub fn attempt(&mut self) {
+        self.attempts += 1;
+        self.record.retries = self.attempts.saturating_sub(1);
+    }
+
+    pub fn waited(&mut self, d: Duration) {
+        self.upstream_wait += d;
+    }
+
+    pub fn served_model(&mut self, model: &str) {
+        if !model.is_empty() {
+            self.record.served_model = model.to_string();
+        }
+    }
+
+    pub fn usage(&mut self, u: &Usage) {
+        let r = &mut self.record;
+        r.input_tokens = u.input_tokens;
+        r.output_tokens = u.output_tokens;
+        r.cache_read_tokens = u.cache_read_tokens;
+        r.cache_write_tokens = u.cache_write_tokens;
+        r.reasoning_tokens = u.reasoning_tokens;
+    }
+
+    /// The gateway's own time so far.
+    pub fn overhead(&self) -> Duration {
+        self.accepted.elapsed().saturating_sub(self.upstream_wait)
+    }
+
+    /// Stamps the response headers every answer carries; called when the response head leaves.
+    pub fn stamp(&mut self, resp: &mut Response) {
+        let overhead = self.overhead();
+        self.record.overhead_us = overhead.as_micros() as u64;
+        self.record.ttfb_ms = Some(self.accepted.elapsed().as_millis() as u64);
+        self.record.status = resp.status().as_u16();
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&self.record.request_id) {
+            h.insert("x-request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", overhead.as_secs_f64() * 1000.0)) {
+            h.insert("x-switchyard-overhead-ms", v);
+        }
+    }
+
+    /// Sends the record; the latency is measured now (the last byte went out).
+    pub async fn send(mut self, state: &AppState) {
+        self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
+        state.usage.record(self.record).await;
+    }
+
+    /// Answers with `err` in the client's dialect and records it.
+    pub async fn fail(mut self, state: &AppState, err: ApiError) -> Response {
+        let mut resp = err.render(self.dialect);
+        self.stamp(&mut resp);
+        self.record.error_class = Some(err.class().to_string());
+        tracing::info!(
+            request_id = %self.record.request_id,
+            status = resp.status().as_u16(),
+            class = err.class(),
+            message = %err.body.message,
+            "request failed"
+        );
+        self.send(state).await;
+        resp
+    }
+}

@@ -1,0 +1,406 @@
+//! Streams: peek-then-commit, then a forwarding task.
+//!
+//! Before anything reaches the client, upstream bytes are read until the first meaningful
+//! event (heartbeats and pings skipped); a failure or an error event before that is retried
+//! elsewhere like any other. Once committed, one task owned by the state's tracker forwards
+//! each upstream chunk as soon as it arrives: unchanged for the same dialect (a decoder reads
+//! usage beside it), re-framed without the usage chunk when the gateway asked for usage the
+//! client did not, or translated event by event. Long silences get a ping in the client's
+//! dialect; a silence past the idle timeout, a dropped upstream, or a truncated stream ends
+//! with the dialect's error event. The usage record is sent when the stream ends.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use switchyard_core::config::ProviderConfig;
+use switchyard_core::pool::{Lease, Outcome, Pool};
+use switchyard_protocol::ir::{ErrorBody, ErrorKind, StreamEvent};
+use switchyard_protocol::{sse, Dialect, EncodeOptions, StreamDecoder, StreamEncoder};
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::attempt::stream_error;
+use super::record::Recorder;
+use super::{now_std, Attempt, Call};
+use crate::state::AppState;
+
+pub(crate) struct Start<'a> {
+    pub state: &'a AppState,
+    pub call: &'a Call,
+    pub provider: &'a ProviderConfig,
+    pub pool: &'a Pool,
+    pub lease: Lease,
+    pub resp: reqwest::Response,
+    pub sent: Instant,
+    pub rec: &'a mut Recorder,
+    pub upstream: Dialect,
+    pub passthrough: bool,
+    pub strip_usage: bool,
+    pub include_usage: bool,
+}
+
+/// How upstream bytes become client bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Passthrough,
+    StripUsage,
+    Translate,
+}
+
+pub(crate) async fn commit(s: Start<'_>) -> Attempt {
+    let member = s.lease.index();
+    let mode = match (s.passthrough, s.strip_usage) {
+        (true, false) => Mode::Passthrough,
+        (true, true) => Mode::StripUsage,
+        (false, _) => Mode::Translate,
+    };
+    let mut f = Forward {
+        parser: sse::Parser::new(),
+        decoder: s.upstream.stream_decoder(),
+        encoder: s.call.dialect.stream_encoder(&EncodeOptions {
+            include_usage: s.include_usage,
+            ..EncodeOptions::default()
+        }),
+        mode,
+        client: s.call.dialect,
+        items: Vec::new(),
+        events: Vec::new(),
+        usage: Default::default(),
+        model: String::new(),
+        failed: None,
+        meaningful: false,
+        early_error: None,
+    };
+    let mut body = s.resp.bytes_stream();
+    let deadline = s.sent + s.provider.timeouts.first_byte;
+    let mut first = BytesMut::new();
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => {
+                return retry(
+                    &s,
+                    member,
+                    Outcome::Timeout,
+                    ErrorKind::Timeout,
+                    "the upstream sent no event in time",
+                )
+            }
+            Ok(None) => {
+                return retry(
+                    &s,
+                    member,
+                    Outcome::ServerError { status: 502 },
+                    ErrorKind::Api,
+                    "the upstream closed the stream before its first event",
+                )
+            }
+            Ok(Some(Err(_))) => {
+                return retry(
+                    &s,
+                    member,
+                    Outcome::ConnectFailed,
+                    ErrorKind::Api,
+                    "the upstream stream broke before its first event",
+                )
+            }
+            Ok(Some(Ok(c))) => c,
+        };
+        let out = f.process(&chunk);
+        if let Some(e) = f.early_error.take() {
+            // Failed before anything meaningful: as good as an error status.
+            let outcome = match e.kind {
+                ErrorKind::RateLimited => Outcome::RateLimited {
+                    retry_after: e.retry_after.map(Duration::from_secs),
+                },
+                ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::RequestTooLarge => {
+                    Outcome::ClientError { status: e.status() }
+                }
+                _ => Outcome::ServerError { status: e.status() },
+            };
+            let retry = outcome.retry_elsewhere();
+            s.pool.report(member, &outcome, now_std());
+            s.rec.waited(s.sent.elapsed());
+            let err = crate::render::ApiError { body: e };
+            return if retry {
+                Attempt::Retry(err)
+            } else {
+                Attempt::Fail(err)
+            };
+        }
+        first.extend_from_slice(&out);
+        if f.meaningful {
+            break;
+        }
+    }
+    s.rec.waited(s.sent.elapsed());
+    s.pool.report(member, &Outcome::Success, now_std());
+
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(32);
+    let mut resp = Response::new(Body::from_stream(tokio_stream_from(rx)));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    s.rec.stamp(&mut resp);
+    let task = Task {
+        state: s.state.clone(),
+        rec: s.rec.clone(),
+        lease: s.lease,
+        idle: s.provider.timeouts.idle,
+        ping_every: s.state.limits.ping_interval,
+        tx,
+    };
+    let first = first.freeze();
+    s.state.tasks.spawn(task.run(f, body, first));
+    Attempt::Done(resp)
+}
+
+fn retry(
+    s: &Start<'_>,
+    member: usize,
+    outcome: Outcome,
+    kind: ErrorKind,
+    message: &str,
+) -> Attempt {
+    s.pool.report(member, &outcome, now_std());
+    Attempt::Retry(stream_error(kind, message))
+}
+
+/// A receiver as a body stream, without pulling in another crate for it.
+fn tokio_stream_from(
+    rx: mpsc::Receiver<Result<Bytes, Infallible>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
+/// Turns upstream bytes into client bytes, reading usage on the way.
+struct Forward {
+    parser: sse::Parser,
+    decoder: StreamDecoder,
+    encoder: StreamEncoder,
+    mode: Mode,
+    client: Dialect,
+    items: Vec<sse::Item>,
+    /// Events decoded from the upstream, kept only until processed (and, before commit,
+    /// inspected for an early error).
+    events: Vec<StreamEvent>,
+    usage: switchyard_protocol::ir::Usage,
+    model: String,
+    failed: Option<String>,
+    /// Whether content (a block or the final delta) has arrived: the commit point.
+    meaningful: bool,
+    /// An error the upstream sent before anything meaningful.
+    early_error: Option<ErrorBody>,
+}
+
+impl Forward {
+    /// Client bytes for one upstream chunk.
+    fn process(&mut self, chunk: &Bytes) -> Bytes {
+        self.items.clear();
+        self.parser.feed(chunk, &mut self.items);
+        let mut out = Vec::new();
+        let items = std::mem::take(&mut self.items);
+        for item in &items {
+            let sse::Item::Frame(frame) = item else {
+                continue;
+            };
+            let start = self.events.len();
+            if let Err(e) = self.decoder.decode(frame, &mut self.events) {
+                self.events.push(StreamEvent::Error(ErrorBody::new(
+                    ErrorKind::Api,
+                    format!("the upstream sent a malformed event: {e}"),
+                )));
+            }
+            match self.mode {
+                Mode::Passthrough => {}
+                Mode::StripUsage => strip_usage_frame(frame, &mut out),
+                Mode::Translate => {
+                    for ev in &self.events[start..] {
+                        self.encoder.encode(ev, &mut out);
+                    }
+                }
+            }
+        }
+        self.items = items;
+        self.observe();
+        match self.mode {
+            Mode::Passthrough => chunk.clone(),
+            _ => Bytes::from(out),
+        }
+    }
+
+    /// Reads usage, model and failure from decoded events, then forgets them.
+    fn observe(&mut self) {
+        for ev in self.events.drain(..) {
+            match ev {
+                StreamEvent::Ping => continue,
+                StreamEvent::Error(e) => {
+                    self.failed = Some(e.message.clone());
+                    if !self.meaningful {
+                        self.early_error = Some(e);
+                    }
+                    continue;
+                }
+                // A message start carries no content yet: an upstream that fails right
+                // after it can still be retried invisibly.
+                StreamEvent::MessageStart { model, usage, .. } => {
+                    self.model = model;
+                    self.usage.merge(&usage);
+                    continue;
+                }
+                StreamEvent::MessageDelta { usage, .. } => self.usage.merge(&usage),
+                _ => {}
+            }
+            self.meaningful = true;
+        }
+    }
+
+    /// Bytes to end the stream after the upstream closed it.
+    fn finish(&mut self) -> Bytes {
+        let mut out = Vec::new();
+        let mut tail = Vec::new();
+        self.decoder.finish(&mut tail);
+        match self.mode {
+            Mode::Translate => {
+                for ev in &tail {
+                    self.encoder.encode(ev, &mut out);
+                }
+                self.encoder.finish(&mut out);
+            }
+            // The upstream's own closing bytes went through; only a truncation needs words.
+            Mode::Passthrough | Mode::StripUsage => {
+                if let Some(err) = tail.iter().find(|e| matches!(e, StreamEvent::Error(_))) {
+                    let mut enc = self.client.stream_encoder(&EncodeOptions::default());
+                    enc.encode(err, &mut out);
+                }
+            }
+        }
+        self.events = tail;
+        self.observe();
+        Bytes::from(out)
+    }
+
+    /// Ends the stream with an error event in the client's dialect.
+    fn abort(&mut self, message: &str) -> Bytes {
+        let mut out = Vec::new();
+        let ev = StreamEvent::Error(ErrorBody::new(ErrorKind::Api, message));
+        match self.mode {
+            Mode::Translate => {
+                self.encoder.encode(&ev, &mut out);
+                self.encoder.finish(&mut out);
+            }
+            _ => {
+                let mut enc = self.client.stream_encoder(&EncodeOptions::default());
+                enc.encode(&ev, &mut out);
+                enc.finish(&mut out);
+            }
+        }
+        self.failed = Some(message.to_string());
+        Bytes::from(out)
+    }
+
+    fn ping(&mut self) -> Bytes {
+        let mut out = Vec::new();
+        self.encoder.ping(&mut out);
+        Bytes::from(out)
+    }
+}
+
+/// An OpenAI chat frame re-framed for a client that did not ask for usage: the usage-only
+/// chunk dropped, usage removed from a chunk that also carries choices.
+fn strip_usage_frame(frame: &sse::Frame, out: &mut Vec<u8>) {
+    if frame.data.contains("\"usage\"") {
+        if let Ok(serde_json::Value::Object(mut chunk)) = serde_json::from_str(&frame.data) {
+            let usage_only = chunk
+                .get("choices")
+                .and_then(|c| c.as_array())
+                .is_some_and(|c| c.is_empty());
+            if usage_only {
+                return;
+            }
+            chunk.remove("usage");
+            let data = serde_json::Value::Object(chunk).to_string();
+            sse::write_frame(out, frame.event.as_deref(), &data);
+            return;
+        }
+    }
+    sse::write_frame(out, frame.event.as_deref(), &frame.data);
+}
+
+/// The forwarding task's owned state.
+struct Task {
+    state: AppState,
+    rec: Recorder,
+    lease: Lease,
+    idle: Duration,
+    ping_every: Duration,
+    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        mut f: Forward,
+        mut body: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin,
+        first: Bytes,
+    ) {
+        let mut client_gone = !self.send(first).await;
+        let mut last_data = Instant::now();
+        while !client_gone {
+            let wait = self.ping_every.min(self.idle);
+            match tokio::time::timeout(wait, body.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    last_data = Instant::now();
+                    let out = f.process(&chunk);
+                    client_gone = !self.send(out).await;
+                }
+                Ok(None) => {
+                    let out = f.finish();
+                    self.send(out).await;
+                    break;
+                }
+                Ok(Some(Err(_))) => {
+                    let out = f.abort("the upstream connection was lost mid-stream");
+                    self.send(out).await;
+                    break;
+                }
+                Err(_) if last_data.elapsed() >= self.idle => {
+                    let out = f.abort("the upstream went silent mid-stream");
+                    self.send(out).await;
+                    break;
+                }
+                Err(_) => {
+                    let out = f.ping();
+                    client_gone = !self.send(out).await;
+                }
+            }
+        }
+        drop(body);
+        drop(self.lease);
+        self.rec.usage(&f.usage);
+        self.rec.served_model(&f.model);
+        if client_gone {
+            self.rec.record.error_class = Some("client_closed".into());
+        } else if let Some(message) = f.failed {
+            tracing::info!(request_id = %self.rec.record.request_id, %message, "stream ended with an error");
+            self.rec.record.error_class = Some("stream_error".into());
+        }
+        self.rec.send(&self.state).await;
+    }
+
+    /// Whether the client is still there.
+    async fn send(&self, bytes: Bytes) -> bool {
+        bytes.is_empty() || self.tx.send(Ok(bytes)).await.is_ok()
+    }
+}

@@ -1,0 +1,91 @@
+//! The HTTP request to an upstream: its URL for the provider kind, model and stream flag; its
+//! auth header in the provider's own form; and the client headers that matter to it. Hop-by-hop
+//! headers and the client's own credentials never reach an upstream.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use switchyard_core::config::{ProviderConfig, ProviderKind, Secret};
+
+/// Client headers forwarded to upstreams of the matching kind: they change what the upstream
+/// does (beta features, API version), and carry nothing secret.
+const FORWARDED_ANTHROPIC: &[&str] = &["anthropic-beta", "anthropic-version"];
+const FORWARDED_OPENAI: &[&str] = &["openai-beta"];
+
+/// The Anthropic API requires a version; clients usually send one, some do not.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Where to send a request for `model`.
+pub fn url(provider: &ProviderConfig, model: &str, stream: bool) -> String {
+    let base = &provider.base_url;
+    match provider.kind {
+        ProviderKind::OpenAi => format!("{base}/chat/completions"),
+        ProviderKind::OpenAiResponses => format!("{base}/responses"),
+        ProviderKind::Anthropic => format!("{base}/v1/messages"),
+        ProviderKind::Gemini => {
+            let model = model.strip_prefix("models/").unwrap_or(model);
+            if stream {
+                format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
+            } else {
+                format!("{base}/v1beta/models/{model}:generateContent")
+            }
+        }
+        ProviderKind::Mock => String::new(),
+    }
+}
+
+/// Headers for an upstream request: content type, the credential in the provider's form,
+/// the forwarded client headers, then the provider's configured extra headers.
+pub fn headers(provider: &ProviderConfig, secret: &Secret, client: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    out.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let key = secret.expose();
+    // `none` is the documented value for servers without auth (local vLLM, Ollama).
+    let has_key = !key.is_empty() && key != "none";
+    let forwarded: &[&str] = match provider.kind {
+        ProviderKind::Anthropic => FORWARDED_ANTHROPIC,
+        ProviderKind::OpenAi | ProviderKind::OpenAiResponses => FORWARDED_OPENAI,
+        ProviderKind::Gemini | ProviderKind::Mock => &[],
+    };
+    for name in forwarded {
+        for value in client.get_all(*name) {
+            out.append(HeaderName::from_static(name), value.clone());
+        }
+    }
+    match provider.kind {
+        ProviderKind::OpenAi | ProviderKind::OpenAiResponses if has_key => {
+            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {key}")) {
+                out.insert(axum::http::header::AUTHORIZATION, v);
+            }
+        }
+        ProviderKind::Anthropic => {
+            if has_key {
+                if let Ok(v) = HeaderValue::from_str(key) {
+                    out.insert("x-api-key", v);
+                }
+            }
+            if !out.contains_key("anthropic-version") {
+                out.insert(
+                    "anthropic-version",
+                    HeaderValue::from_static(ANTHROPIC_VERSION),
+                );
+            }
+        }
+        ProviderKind::Gemini if has_key => {
+            if let Ok(v) = HeaderValue::from_str(key) {
+                out.insert("x-goog-api-key", v);
+            }
+        }
+        _ => {}
+    }
+    for (name, value) in &provider.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            out.insert(n, v);
+        }
+    }
+    out
+}

@@ -1,0 +1,134 @@
+//! What every handler shares, passed in as axum state: the current snapshot (config, one
+//! credential pool per provider, client keys) behind one `ArcSwap` so a reload swaps it whole,
+//! the upstream HTTP client, the usage writer's handle and the task tracker that owns every
+//! stream task. Nothing here is global.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use switchyard_core::config::{Config, ProviderConfig};
+use switchyard_core::keys::ApiKey;
+use switchyard_core::pool::{Member, Pool};
+use switchyard_core::writer::UsageHandle;
+use tokio_util::task::TaskTracker;
+
+/// Everything that changes together when config or keys change.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Config,
+    /// One pool per provider, same order as `config.providers`.
+    pub pools: Vec<Arc<Pool>>,
+    /// Client keys by public id. Empty: the gateway accepts any caller (loopback only).
+    pub keys: HashMap<String, ApiKey>,
+}
+
+impl Snapshot {
+    pub fn new(config: Config, keys: Vec<ApiKey>) -> Self {
+        let pools = config.providers.iter().map(pool_for).collect();
+        Self {
+            config,
+            pools,
+            keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// The same snapshot with new client keys; pools (and their live state) are shared.
+    pub fn with_keys(&self, keys: Vec<ApiKey>) -> Self {
+        Self {
+            config: self.config.clone(),
+            pools: self.pools.clone(),
+            keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+        }
+    }
+}
+
+fn pool_for(provider: &ProviderConfig) -> Arc<Pool> {
+    let members = provider
+        .credentials
+        .iter()
+        .map(|c| Member {
+            name: c.name.clone(),
+            weight: c.weight,
+        })
+        .collect();
+    Arc::new(Pool::new(members))
+}
+
+/// Tunables of the serving path that are not (yet) in the config file.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Most upstream attempts for one request.
+    pub max_attempts: usize,
+    /// A stream silent this long gets a keep-alive ping in the client's dialect.
+    pub ping_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_attempts: 6,
+            ping_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub http: reqwest::Client,
+    pub usage: UsageHandle,
+    pub tasks: TaskTracker,
+    pub limits: Limits,
+    /// Set when shutdown begins: `/ready` turns false.
+    pub draining: AtomicBool,
+    /// Source of request ids (with the start time, unique per process).
+    next_id: AtomicU64,
+    id_prefix: String,
+}
+
+/// Cheap to clone: one `Arc`.
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(snapshot: Snapshot, usage: UsageHandle, limits: Limits, started_ms: i64) -> Self {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(256)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self(Arc::new(Shared {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            http,
+            usage,
+            tasks: TaskTracker::new(),
+            limits,
+            draining: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
+            id_prefix: format!("{started_ms:x}"),
+        }))
+    }
+
+    pub fn request_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("req_{}{n:06x}", self.id_prefix)
+    }
+}
