@@ -987,6 +987,37 @@ fn effort_from_other_dialects_becomes_a_budget() {
 }
 
 #[test]
+fn thinking_budgets_from_other_dialects_fit_under_max_tokens() {
+    let mut req = base_request(vec![user(vec![Block::text("q")])]);
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Enabled,
+        budget_tokens: Some(8192),
+        ..Default::default()
+    });
+    // No client limit (a Gemini request): the default answer room is added to the budget.
+    req.sampling.max_tokens = None;
+    let out = encode_req(&req);
+    assert_eq!(out["max_tokens"], 8192 + 8192);
+    assert_eq!(out["thinking"]["budget_tokens"], 8192);
+    // A client limit is kept; the budget goes under it, and up to the API's minimum.
+    req.sampling.max_tokens = Some(4000);
+    assert_eq!(encode_req(&req)["thinking"]["budget_tokens"], 3999);
+    req.reasoning.as_mut().unwrap().budget_tokens = Some(512);
+    assert_eq!(encode_req(&req)["thinking"]["budget_tokens"], 1024);
+    // No room for the minimum budget: the limit is kept and thinking is not asked for.
+    req.sampling.max_tokens = Some(200);
+    let out = encode_req(&req);
+    assert_eq!(out["max_tokens"], 200);
+    assert!(out.get("thinking").is_none(), "{out}");
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Enabled,
+        effort: Some(ir::Effort::Low),
+        ..Default::default()
+    });
+    assert!(encode_req(&req).get("thinking").is_none());
+}
+
+#[test]
 fn harmless_hints_without_a_field_are_dropped() {
     let mut req = base_request(vec![user(vec![Block::text("q")])]);
     req.sampling.seed = Some(7);
@@ -1621,6 +1652,13 @@ fn request_s() -> impl Strategy<Value = ir::Request> {
                 (sampling, reasoning, format),
                 (user_id, stream, model),
             )| {
+                // The API wants an enabled thinking budget below max_tokens.
+                let mut sampling = sampling;
+                if let Some(b) = reasoning.as_ref().and_then(|r| r.budget_tokens) {
+                    if sampling.max_tokens.is_some_and(|m| m <= b) {
+                        sampling.max_tokens = Some(b + 1);
+                    }
+                }
                 // Roles alternate (consecutive same-role messages are merged on encode); only
                 // the last turn may lack an assistant reply.
                 let mut messages = Vec::new();

@@ -265,7 +265,7 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
         return Err(Error::unsupported("previous_response_id", D));
     }
     let e = &req.extras;
-    let max_tokens = req.sampling.max_tokens.unwrap_or(opts.default_max_tokens);
+    let max_tokens = encode_max_tokens(req, opts);
     let (thinking, effort) = encode_reasoning(req, max_tokens);
     let format = match &req.response_format {
         None | Some(ResponseFormat::Text) => None,
@@ -470,10 +470,32 @@ fn encode_tool_choice(req: &ir::Request) -> Option<wire::ToolChoice> {
     })
 }
 
+/// `max_tokens`, which the API requires: the client's limit, else the default. With no client
+/// limit and an explicit thinking budget at or above the default (a Gemini `thinkingBudget`,
+/// say), the budget is added to the default: Anthropic counts thinking in `max_tokens` and
+/// wants `budget_tokens` below it.
+fn encode_max_tokens(req: &ir::Request, opts: &EncodeOptions) -> u64 {
+    let default = opts.default_max_tokens;
+    if let Some(max) = req.sampling.max_tokens {
+        return max;
+    }
+    let budget = req
+        .reasoning
+        .as_ref()
+        .filter(|r| r.mode == ReasoningMode::Enabled)
+        .and_then(|r| r.budget_tokens)
+        .unwrap_or(0);
+    if budget >= default {
+        budget.saturating_add(default)
+    } else {
+        default
+    }
+}
+
 /// `thinking` and `output_config.effort`. Enabled thinking needs a budget: the IR's, or one
-/// derived from the effort level. The effort level itself is sent only when the client gave
-/// it in this dialect or with adaptive thinking (older models reject `effort`; for them the
-/// budget carries it).
+/// derived from the effort level, fitted to what the API accepts (see [`fit_budget`]). The
+/// effort level itself is sent only when the client gave it in this dialect or with adaptive
+/// thinking (older models reject `effort`; for them the budget carries it).
 fn encode_reasoning(
     req: &ir::Request,
     max_tokens: u64,
@@ -485,18 +507,17 @@ fn encode_reasoning(
     let thinking = if marker(e, NO_THINKING).is_some() {
         None
     } else {
-        let (kind, budget_tokens) = match r.mode {
-            ReasoningMode::Enabled => (
-                "enabled",
-                Some(
-                    r.budget_tokens
-                        .unwrap_or_else(|| derived_budget(r.effort, max_tokens)),
-                ),
-            ),
-            ReasoningMode::Disabled => ("disabled", None),
-            ReasoningMode::Adaptive => ("adaptive", None),
+        let mode = match r.mode {
+            ReasoningMode::Enabled => {
+                let wanted = r
+                    .budget_tokens
+                    .unwrap_or_else(|| r.effort.unwrap_or(Effort::Medium).budget_tokens());
+                fit_budget(wanted, max_tokens).map(|b| ("enabled", Some(b)))
+            }
+            ReasoningMode::Disabled => Some(("disabled", None)),
+            ReasoningMode::Adaptive => Some(("adaptive", None)),
         };
-        Some(wire::Thinking {
+        mode.map(|(kind, budget_tokens)| wire::Thinking {
             extra: marker_map(e, THINKING_EXTRA),
             kind: kind.into(),
             budget_tokens,
@@ -516,12 +537,12 @@ fn encode_reasoning(
     (thinking, effort)
 }
 
-/// A budget for enabled thinking when only an effort level is known: the level's budget,
-/// kept below `max_tokens` as the API requires, and at least its minimum of 1024.
-fn derived_budget(effort: Option<Effort>, max_tokens: u64) -> u64 {
-    effort
-        .unwrap_or(Effort::Medium)
-        .budget_tokens()
-        .min(max_tokens.saturating_sub(1))
-        .max(1024)
+/// The smallest thinking budget the API accepts.
+const MIN_BUDGET: u64 = 1024;
+
+/// A thinking budget the API accepts (at least 1024 and below `max_tokens`) nearest to
+/// `wanted`; `None` when `max_tokens` leaves no room for one, and thinking is then not asked
+/// for (the client's output limit is kept; reasoning is the hint that gives way).
+fn fit_budget(wanted: u64, max_tokens: u64) -> Option<u64> {
+    (max_tokens > MIN_BUDGET).then(|| wanted.clamp(MIN_BUDGET, max_tokens - 1))
 }
