@@ -1018,6 +1018,52 @@ fn thinking_budgets_from_other_dialects_fit_under_max_tokens() {
 }
 
 #[test]
+fn thinking_gives_way_where_the_api_would_refuse_it() {
+    let thinking = |budget| {
+        Some(ir::Reasoning {
+            mode: ReasoningMode::Enabled,
+            budget_tokens: Some(budget),
+            ..Default::default()
+        })
+    };
+    // A tool loop whose assistant turn came from another dialect, without Anthropic thinking.
+    let mut req = base_request(vec![
+        user(vec![Block::text("weather?")]),
+        assistant(vec![tool_use("toolu_1", json!({"location": "Paris"}))]),
+        user(vec![tool_result("toolu_1", "15 degrees")]),
+    ]);
+    req.sampling.max_tokens = Some(4096);
+    req.reasoning = thinking(2048);
+    assert!(encode_req(&req).get("thinking").is_none());
+    // With the turn's own thinking block first, thinking stays on.
+    req.messages[1].content.insert(
+        0,
+        Block::Thinking(ir::Thinking {
+            text: "call the tool".into(),
+            signature: Some(anthropic_sig("EqQBCkgI")),
+            extras: Default::default(),
+        }),
+    );
+    assert_eq!(encode_req(&req)["thinking"]["budget_tokens"], 2048);
+    // A forced tool choice cannot be combined with thinking.
+    for choice in [ToolChoice::Any, ToolChoice::Tool("get_weather".into())] {
+        req.tool_choice = Some(choice);
+        let out = encode_req(&req);
+        assert!(out.get("thinking").is_none(), "{out}");
+        assert!(out["tool_choice"].is_object());
+    }
+    req.tool_choice = Some(ToolChoice::Auto);
+    assert_eq!(encode_req(&req)["thinking"]["type"], "enabled");
+    // Disabling thinking is always allowed.
+    req.tool_choice = Some(ToolChoice::Any);
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Disabled,
+        ..Default::default()
+    });
+    assert_eq!(encode_req(&req)["thinking"]["type"], "disabled");
+}
+
+#[test]
 fn harmless_hints_without_a_field_are_dropped() {
     let mut req = base_request(vec![user(vec![Block::text("q")])]);
     req.sampling.seed = Some(7);
@@ -1081,6 +1127,8 @@ fn minor_fields_without_an_anthropic_form_are_dropped_or_mapped() {
         user(vec![image, doc]),
         assistant(vec![text.clone(), tool_use("toolu_1", json!({}))]),
         user(vec![result]),
+        assistant(vec![Block::text("done")]),
+        user(vec![Block::text("thanks")]),
     ]);
     req.tools.push(ir::Tool {
         name: "ping".into(),
@@ -1671,6 +1719,29 @@ fn request_s() -> impl Strategy<Value = ir::Request> {
                         None => {}
                     }
                 }
+                // Thinking the API would refuse (with a forced tool, or answering tool calls
+                // of a turn that does not start with thinking) is not sent; leave it out.
+                let forced = matches!(tool_choice, Some(ToolChoice::Any | ToolChoice::Tool(_)));
+                let loop_without_thinking = match messages.as_slice() {
+                    [.., previous, last] => {
+                        last.content
+                            .iter()
+                            .any(|b| matches!(b, Block::ToolResult(_)))
+                            && !matches!(
+                                previous.content.first(),
+                                Some(Block::Thinking(_) | Block::RedactedThinking(_))
+                            )
+                    }
+                    _ => false,
+                };
+                let thinking_on = reasoning
+                    .as_ref()
+                    .is_some_and(|r| r.mode != ReasoningMode::Disabled);
+                let reasoning = if thinking_on && (forced || loop_without_thinking) {
+                    None
+                } else {
+                    reasoning
+                };
                 ir::Request {
                     model,
                     system,

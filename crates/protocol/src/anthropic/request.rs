@@ -265,8 +265,18 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
         return Err(Error::unsupported("previous_response_id", D));
     }
     let e = &req.extras;
-    let max_tokens = encode_max_tokens(req, opts);
-    let (thinking, effort) = encode_reasoning(req, max_tokens);
+    let mut tools = Vec::with_capacity(req.tools.len());
+    for t in &req.tools {
+        tools.push(encode_tool(t)?);
+    }
+    let messages = encode_messages(&req.messages)?;
+    let tool_choice = encode_tool_choice(req);
+    let refused = thinking_refused(tool_choice.as_ref(), &messages);
+    let max_tokens = encode_max_tokens(req, opts, refused);
+    let (mut thinking, effort) = encode_reasoning(req, max_tokens);
+    if refused {
+        thinking = thinking.filter(|t| t.kind == "disabled");
+    }
     let format = match &req.response_format {
         None | Some(ResponseFormat::Text) => None,
         Some(ResponseFormat::JsonObject) => {
@@ -292,18 +302,14 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
             extra: meta_extra,
             user_id: req.metadata.user_id.clone(),
         });
-    let mut tools = Vec::with_capacity(req.tools.len());
-    for t in &req.tools {
-        tools.push(encode_tool(t)?);
-    }
     let w = wire::Request {
         extra: content::wire_extra(e),
         model: req.model.clone(),
         max_tokens: Some(max_tokens),
-        messages: encode_messages(&req.messages)?,
+        messages,
         system: encode_system(req)?,
         tools: (!tools.is_empty()).then_some(tools),
-        tool_choice: encode_tool_choice(req),
+        tool_choice,
         temperature: req.sampling.temperature,
         top_p: req.sampling.top_p,
         top_k: req.sampling.top_k,
@@ -471,10 +477,10 @@ fn encode_tool_choice(req: &ir::Request) -> Option<wire::ToolChoice> {
 }
 
 /// `max_tokens`, which the API requires: the client's limit, else the default. With no client
-/// limit and an explicit thinking budget at or above the default (a Gemini `thinkingBudget`,
-/// say), the budget is added to the default: Anthropic counts thinking in `max_tokens` and
+/// limit and a thinking budget at or above the default (a Gemini `thinkingBudget`, a high
+/// effort), the budget is added to the default: Anthropic counts thinking in `max_tokens` and
 /// wants `budget_tokens` below it.
-fn encode_max_tokens(req: &ir::Request, opts: &EncodeOptions) -> u64 {
+fn encode_max_tokens(req: &ir::Request, opts: &EncodeOptions, thinking_refused: bool) -> u64 {
     let default = opts.default_max_tokens;
     if let Some(max) = req.sampling.max_tokens {
         return max;
@@ -482,9 +488,8 @@ fn encode_max_tokens(req: &ir::Request, opts: &EncodeOptions) -> u64 {
     let budget = req
         .reasoning
         .as_ref()
-        .filter(|r| r.mode == ReasoningMode::Enabled)
-        .and_then(|r| r.budget_tokens)
-        .unwrap_or(0);
+        .filter(|r| r.mode == ReasoningMode::Enabled && !thinking_refused)
+        .map_or(0, wanted_budget);
     if budget >= default {
         budget.saturating_add(default)
     } else {
@@ -509,10 +514,7 @@ fn encode_reasoning(
     } else {
         let mode = match r.mode {
             ReasoningMode::Enabled => {
-                let wanted = r
-                    .budget_tokens
-                    .unwrap_or_else(|| r.effort.unwrap_or(Effort::Medium).budget_tokens());
-                fit_budget(wanted, max_tokens).map(|b| ("enabled", Some(b)))
+                fit_budget(wanted_budget(r), max_tokens).map(|b| ("enabled", Some(b)))
             }
             ReasoningMode::Disabled => Some(("disabled", None)),
             ReasoningMode::Adaptive => Some(("adaptive", None)),
@@ -535,6 +537,42 @@ fn encode_reasoning(
         .to_string()
     });
     (thinking, effort)
+}
+
+/// The thinking budget asked for: the IR's, or the effort level's.
+fn wanted_budget(r: &ir::Reasoning) -> u64 {
+    r.budget_tokens
+        .unwrap_or_else(|| r.effort.unwrap_or(Effort::Medium).budget_tokens())
+}
+
+/// Whether the API would reject thinking in this request: it may not be on when `tool_choice`
+/// forces a tool, nor when the assistant turn whose tool calls the last user message answers
+/// does not start with a thinking block (history from another dialect, whose thinking cannot
+/// be sent here). Thinking is then not asked for: it is the hint that gives way.
+fn thinking_refused(tool_choice: Option<&wire::ToolChoice>, messages: &[wire::Message]) -> bool {
+    if tool_choice.is_some_and(|c| c.kind == "any" || c.kind == "tool") {
+        return true;
+    }
+    fn blocks(m: &wire::Message) -> &[wire::Block] {
+        match &m.content {
+            OneOrMany::Blocks(b) => b,
+            OneOrMany::Text(_) => &[],
+        }
+    }
+    let [.., previous, last] = messages else {
+        return false;
+    };
+    let answers_calls = matches!(last.role, wire::Role::User)
+        && blocks(last)
+            .iter()
+            .any(|b| matches!(b, wire::Block::Known(wire::KnownBlock::ToolResult(_))));
+    let starts_with_thinking = matches!(
+        blocks(previous).first(),
+        Some(wire::Block::Known(
+            wire::KnownBlock::Thinking(_) | wire::KnownBlock::RedactedThinking(_)
+        ))
+    );
+    answers_calls && matches!(previous.role, wire::Role::Assistant) && !starts_with_thinking
 }
 
 /// The smallest thinking budget the API accepts.
