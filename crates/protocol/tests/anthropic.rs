@@ -987,6 +987,83 @@ fn effort_from_other_dialects_becomes_a_budget() {
 }
 
 #[test]
+fn thinking_budgets_from_other_dialects_fit_under_max_tokens() {
+    let mut req = base_request(vec![user(vec![Block::text("q")])]);
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Enabled,
+        budget_tokens: Some(8192),
+        ..Default::default()
+    });
+    // No client limit (a Gemini request): the default answer room is added to the budget.
+    req.sampling.max_tokens = None;
+    let out = encode_req(&req);
+    assert_eq!(out["max_tokens"], 8192 + 8192);
+    assert_eq!(out["thinking"]["budget_tokens"], 8192);
+    // A client limit is kept; the budget goes under it, and up to the API's minimum.
+    req.sampling.max_tokens = Some(4000);
+    assert_eq!(encode_req(&req)["thinking"]["budget_tokens"], 3999);
+    req.reasoning.as_mut().unwrap().budget_tokens = Some(512);
+    assert_eq!(encode_req(&req)["thinking"]["budget_tokens"], 1024);
+    // No room for the minimum budget: the limit is kept and thinking is not asked for.
+    req.sampling.max_tokens = Some(200);
+    let out = encode_req(&req);
+    assert_eq!(out["max_tokens"], 200);
+    assert!(out.get("thinking").is_none(), "{out}");
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Enabled,
+        effort: Some(ir::Effort::Low),
+        ..Default::default()
+    });
+    assert!(encode_req(&req).get("thinking").is_none());
+}
+
+#[test]
+fn thinking_gives_way_where_the_api_would_refuse_it() {
+    let thinking = |budget| {
+        Some(ir::Reasoning {
+            mode: ReasoningMode::Enabled,
+            budget_tokens: Some(budget),
+            ..Default::default()
+        })
+    };
+    // A tool loop whose assistant turn came from another dialect, without Anthropic thinking.
+    let mut req = base_request(vec![
+        user(vec![Block::text("weather?")]),
+        assistant(vec![tool_use("toolu_1", json!({"location": "Paris"}))]),
+        user(vec![tool_result("toolu_1", "15 degrees")]),
+    ]);
+    req.sampling.max_tokens = Some(4096);
+    req.reasoning = thinking(2048);
+    assert!(encode_req(&req).get("thinking").is_none());
+    // With the turn's own thinking block first, thinking stays on.
+    req.messages[1].content.insert(
+        0,
+        Block::Thinking(ir::Thinking {
+            text: "call the tool".into(),
+            signature: Some(anthropic_sig("EqQBCkgI")),
+            extras: Default::default(),
+        }),
+    );
+    assert_eq!(encode_req(&req)["thinking"]["budget_tokens"], 2048);
+    // A forced tool choice cannot be combined with thinking.
+    for choice in [ToolChoice::Any, ToolChoice::Tool("get_weather".into())] {
+        req.tool_choice = Some(choice);
+        let out = encode_req(&req);
+        assert!(out.get("thinking").is_none(), "{out}");
+        assert!(out["tool_choice"].is_object());
+    }
+    req.tool_choice = Some(ToolChoice::Auto);
+    assert_eq!(encode_req(&req)["thinking"]["type"], "enabled");
+    // Disabling thinking is always allowed.
+    req.tool_choice = Some(ToolChoice::Any);
+    req.reasoning = Some(ir::Reasoning {
+        mode: ReasoningMode::Disabled,
+        ..Default::default()
+    });
+    assert_eq!(encode_req(&req)["thinking"]["type"], "disabled");
+}
+
+#[test]
 fn harmless_hints_without_a_field_are_dropped() {
     let mut req = base_request(vec![user(vec![Block::text("q")])]);
     req.sampling.seed = Some(7);
@@ -1050,6 +1127,8 @@ fn minor_fields_without_an_anthropic_form_are_dropped_or_mapped() {
         user(vec![image, doc]),
         assistant(vec![text.clone(), tool_use("toolu_1", json!({}))]),
         user(vec![result]),
+        assistant(vec![Block::text("done")]),
+        user(vec![Block::text("thanks")]),
     ]);
     req.tools.push(ir::Tool {
         name: "ping".into(),
@@ -1621,6 +1700,13 @@ fn request_s() -> impl Strategy<Value = ir::Request> {
                 (sampling, reasoning, format),
                 (user_id, stream, model),
             )| {
+                // The API wants an enabled thinking budget below max_tokens.
+                let mut sampling = sampling;
+                if let Some(b) = reasoning.as_ref().and_then(|r| r.budget_tokens) {
+                    if sampling.max_tokens.is_some_and(|m| m <= b) {
+                        sampling.max_tokens = Some(b + 1);
+                    }
+                }
                 // Roles alternate (consecutive same-role messages are merged on encode); only
                 // the last turn may lack an assistant reply.
                 let mut messages = Vec::new();
@@ -1633,6 +1719,29 @@ fn request_s() -> impl Strategy<Value = ir::Request> {
                         None => {}
                     }
                 }
+                // Thinking the API would refuse (with a forced tool, or answering tool calls
+                // of a turn that does not start with thinking) is not sent; leave it out.
+                let forced = matches!(tool_choice, Some(ToolChoice::Any | ToolChoice::Tool(_)));
+                let loop_without_thinking = match messages.as_slice() {
+                    [.., previous, last] => {
+                        last.content
+                            .iter()
+                            .any(|b| matches!(b, Block::ToolResult(_)))
+                            && !matches!(
+                                previous.content.first(),
+                                Some(Block::Thinking(_) | Block::RedactedThinking(_))
+                            )
+                    }
+                    _ => false,
+                };
+                let thinking_on = reasoning
+                    .as_ref()
+                    .is_some_and(|r| r.mode != ReasoningMode::Disabled);
+                let reasoning = if thinking_on && (forced || loop_without_thinking) {
+                    None
+                } else {
+                    reasoning
+                };
                 ir::Request {
                     model,
                     system,

@@ -265,8 +265,18 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
         return Err(Error::unsupported("previous_response_id", D));
     }
     let e = &req.extras;
-    let max_tokens = req.sampling.max_tokens.unwrap_or(opts.default_max_tokens);
-    let (thinking, effort) = encode_reasoning(req, max_tokens);
+    let mut tools = Vec::with_capacity(req.tools.len());
+    for t in &req.tools {
+        tools.push(encode_tool(t)?);
+    }
+    let messages = encode_messages(&req.messages)?;
+    let tool_choice = encode_tool_choice(req);
+    let refused = thinking_refused(tool_choice.as_ref(), &messages);
+    let max_tokens = encode_max_tokens(req, opts, refused);
+    let (mut thinking, effort) = encode_reasoning(req, max_tokens);
+    if refused {
+        thinking = thinking.filter(|t| t.kind == "disabled");
+    }
     let format = match &req.response_format {
         None | Some(ResponseFormat::Text) => None,
         Some(ResponseFormat::JsonObject) => {
@@ -292,18 +302,14 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
             extra: meta_extra,
             user_id: req.metadata.user_id.clone(),
         });
-    let mut tools = Vec::with_capacity(req.tools.len());
-    for t in &req.tools {
-        tools.push(encode_tool(t)?);
-    }
     let w = wire::Request {
         extra: content::wire_extra(e),
         model: req.model.clone(),
         max_tokens: Some(max_tokens),
-        messages: encode_messages(&req.messages)?,
+        messages,
         system: encode_system(req)?,
         tools: (!tools.is_empty()).then_some(tools),
-        tool_choice: encode_tool_choice(req),
+        tool_choice,
         temperature: req.sampling.temperature,
         top_p: req.sampling.top_p,
         top_k: req.sampling.top_k,
@@ -470,10 +476,31 @@ fn encode_tool_choice(req: &ir::Request) -> Option<wire::ToolChoice> {
     })
 }
 
+/// `max_tokens`, which the API requires: the client's limit, else the default. With no client
+/// limit and a thinking budget at or above the default (a Gemini `thinkingBudget`, a high
+/// effort), the budget is added to the default: Anthropic counts thinking in `max_tokens` and
+/// wants `budget_tokens` below it.
+fn encode_max_tokens(req: &ir::Request, opts: &EncodeOptions, thinking_refused: bool) -> u64 {
+    let default = opts.default_max_tokens;
+    if let Some(max) = req.sampling.max_tokens {
+        return max;
+    }
+    let budget = req
+        .reasoning
+        .as_ref()
+        .filter(|r| r.mode == ReasoningMode::Enabled && !thinking_refused)
+        .map_or(0, wanted_budget);
+    if budget >= default {
+        budget.saturating_add(default)
+    } else {
+        default
+    }
+}
+
 /// `thinking` and `output_config.effort`. Enabled thinking needs a budget: the IR's, or one
-/// derived from the effort level. The effort level itself is sent only when the client gave
-/// it in this dialect or with adaptive thinking (older models reject `effort`; for them the
-/// budget carries it).
+/// derived from the effort level, fitted to what the API accepts (see [`fit_budget`]). The
+/// effort level itself is sent only when the client gave it in this dialect or with adaptive
+/// thinking (older models reject `effort`; for them the budget carries it).
 fn encode_reasoning(
     req: &ir::Request,
     max_tokens: u64,
@@ -485,18 +512,14 @@ fn encode_reasoning(
     let thinking = if marker(e, NO_THINKING).is_some() {
         None
     } else {
-        let (kind, budget_tokens) = match r.mode {
-            ReasoningMode::Enabled => (
-                "enabled",
-                Some(
-                    r.budget_tokens
-                        .unwrap_or_else(|| derived_budget(r.effort, max_tokens)),
-                ),
-            ),
-            ReasoningMode::Disabled => ("disabled", None),
-            ReasoningMode::Adaptive => ("adaptive", None),
+        let mode = match r.mode {
+            ReasoningMode::Enabled => {
+                fit_budget(wanted_budget(r), max_tokens).map(|b| ("enabled", Some(b)))
+            }
+            ReasoningMode::Disabled => Some(("disabled", None)),
+            ReasoningMode::Adaptive => Some(("adaptive", None)),
         };
-        Some(wire::Thinking {
+        mode.map(|(kind, budget_tokens)| wire::Thinking {
             extra: marker_map(e, THINKING_EXTRA),
             kind: kind.into(),
             budget_tokens,
@@ -516,12 +539,48 @@ fn encode_reasoning(
     (thinking, effort)
 }
 
-/// A budget for enabled thinking when only an effort level is known: the level's budget,
-/// kept below `max_tokens` as the API requires, and at least its minimum of 1024.
-fn derived_budget(effort: Option<Effort>, max_tokens: u64) -> u64 {
-    effort
-        .unwrap_or(Effort::Medium)
-        .budget_tokens()
-        .min(max_tokens.saturating_sub(1))
-        .max(1024)
+/// The thinking budget asked for: the IR's, or the effort level's.
+fn wanted_budget(r: &ir::Reasoning) -> u64 {
+    r.budget_tokens
+        .unwrap_or_else(|| r.effort.unwrap_or(Effort::Medium).budget_tokens())
+}
+
+/// Whether the API would reject thinking in this request: it may not be on when `tool_choice`
+/// forces a tool, nor when the assistant turn whose tool calls the last user message answers
+/// does not start with a thinking block (history from another dialect, whose thinking cannot
+/// be sent here). Thinking is then not asked for: it is the hint that gives way.
+fn thinking_refused(tool_choice: Option<&wire::ToolChoice>, messages: &[wire::Message]) -> bool {
+    if tool_choice.is_some_and(|c| c.kind == "any" || c.kind == "tool") {
+        return true;
+    }
+    fn blocks(m: &wire::Message) -> &[wire::Block] {
+        match &m.content {
+            OneOrMany::Blocks(b) => b,
+            OneOrMany::Text(_) => &[],
+        }
+    }
+    let [.., previous, last] = messages else {
+        return false;
+    };
+    let answers_calls = matches!(last.role, wire::Role::User)
+        && blocks(last)
+            .iter()
+            .any(|b| matches!(b, wire::Block::Known(wire::KnownBlock::ToolResult(_))));
+    let starts_with_thinking = matches!(
+        blocks(previous).first(),
+        Some(wire::Block::Known(
+            wire::KnownBlock::Thinking(_) | wire::KnownBlock::RedactedThinking(_)
+        ))
+    );
+    answers_calls && matches!(previous.role, wire::Role::Assistant) && !starts_with_thinking
+}
+
+/// The smallest thinking budget the API accepts.
+const MIN_BUDGET: u64 = 1024;
+
+/// A thinking budget the API accepts (at least 1024 and below `max_tokens`) nearest to
+/// `wanted`; `None` when `max_tokens` leaves no room for one, and thinking is then not asked
+/// for (the client's output limit is kept; reasoning is the hint that gives way).
+fn fit_budget(wanted: u64, max_tokens: u64) -> Option<u64> {
+    (max_tokens > MIN_BUDGET).then(|| wanted.clamp(MIN_BUDGET, max_tokens - 1))
 }
