@@ -1477,8 +1477,10 @@ mod props {
     }
 
     prop_compose! {
+        // At least one block: a Gemini stream with no content is one chunk, whose usage the
+        // decoder can only read as the message start's, so it cannot round-trip exactly.
         fn stream()(
-            blocks in proptest::collection::vec(gen_block(), 0..6)
+            blocks in proptest::collection::vec(gen_block(), 1..6)
                 .prop_filter("no adjacent text/thinking", |v| v.windows(2).all(|w| !same_kind(&w[0], &w[1]))),
             start in 0u64..1000,
             end in usage(),
