@@ -11,9 +11,12 @@
 //!   every problem reported at once by path.
 //! - [`glob`]: model-name patterns and their specificity order, which routes match with.
 //! - [`keys`]: client API keys (`sy-<id>-<secret>`), hashed at rest.
+//! - [`pool`]: one provider's credentials, their live state, and which one serves the next
+//!   attempt under each strategy (cache-first, balance, round-robin, weighted, fixed).
 //! - [`usage`]: the usage record of one request and summaries over many.
 
 pub mod config;
 pub mod glob;
 pub mod keys;
+pub mod pool;
 pub mod usage;
