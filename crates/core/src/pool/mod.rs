@@ -10,8 +10,10 @@
 //! lock is taken, so a pool can be shared behind an `Arc` by every request in flight.
 //!
 //! Files: `select` picks a member per strategy, `health` is one member's state machine,
-//! `outcome` classifies upstream answers, `sessions` is the bounded sticky-session map.
+//! `outcome` classifies upstream answers, `sessions` is the bounded sticky-session map,
+//! `affinity` derives session keys from requests.
 
+mod affinity;
 mod health;
 mod outcome;
 mod select;
@@ -28,6 +30,7 @@ use crate::config::CredentialConfig;
 use health::Health;
 use sessions::Sessions;
 
+pub use affinity::affinity_key;
 pub use health::LastError;
 pub use outcome::{classify, Outcome};
 pub use sessions::SessionLimits;
