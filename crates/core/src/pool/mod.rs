@@ -4,8 +4,8 @@
 //! outcome does to the member that served it.
 //!
 //! Everything here is decision logic over memory: the current time is passed in, nothing
-//! sleeps, spawns or does I/O, and nothing is shared with other instances (the cluster crate
-//! mirrors what instances must agree on). Methods take `&self`; counters are atomics and each
+//! sleeps, spawns or does I/O, and the state is this instance's own (agreeing on cooldowns
+//! and sessions across instances is the cluster crate's job). Methods take `&self`; counters are atomics and each
 //! member's state sits under its own short `std::sync::Mutex` that is never held while another
 //! lock is taken, so a pool can be shared behind an `Arc` by every request in flight.
 //!
