@@ -12,6 +12,8 @@
 //! - [`glob`]: model-name patterns and their specificity order, which routes match with.
 //! - [`mock`]: what the built-in mock provider answers, as IR stream events.
 //! - [`keys`]: client API keys (`sy-<id>-<secret>`), hashed at rest.
+//! - [`pool`]: one provider's credentials, their live state, and which one serves the next
+//!   attempt under each strategy (cache-first, balance, round-robin, weighted, fixed).
 //! - [`usage`]: the usage record of one request and summaries over many.
 //! - [`writer`]: the batching usage writer behind a bounded channel.
 
@@ -19,5 +21,6 @@ pub mod config;
 pub mod glob;
 pub mod keys;
 pub mod mock;
+pub mod pool;
 pub mod usage;
 pub mod writer;
