@@ -9,11 +9,13 @@
 //! Codemap (growing with the data plane):
 //! - [`config`]: the config file's raw shape, secrets, and `validate` into a `Config` with
 //!   every problem reported at once by path.
+//! - [`credential`]: upstream credentials added at run time, as the store keeps them.
 //! - [`glob`]: model-name patterns and their specificity order, which routes match with.
 //! - [`keys`]: client API keys (`sy-<id>-<secret>`), hashed at rest.
 //! - [`usage`]: the usage record of one request and summaries over many.
 
 pub mod config;
+pub mod credential;
 pub mod glob;
 pub mod keys;
 pub mod usage;
