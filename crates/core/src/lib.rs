@@ -9,6 +9,7 @@
 //! Codemap (growing with the data plane):
 //! - [`config`]: the config file's raw shape, secrets, and `validate` into a `Config` with
 //!   every problem reported at once by path.
+//! - [`credential`]: upstream credentials added at run time, as the store keeps them.
 //! - [`glob`]: model-name patterns and their specificity order, which routes match with.
 //! - [`mock`]: what the built-in mock provider answers, as IR stream events.
 //! - [`keys`]: client API keys (`sy-<id>-<secret>`), hashed at rest.
@@ -18,6 +19,7 @@
 //! - [`writer`]: the batching usage writer behind a bounded channel.
 
 pub mod config;
+pub mod credential;
 pub mod glob;
 pub mod keys;
 pub mod mock;

@@ -34,7 +34,11 @@ async fn health(State(state): State<AppState>) -> Response {
             json!({
                 "name": format!("provider:{}", p.name),
                 "status": "ok",
-                "usable_credentials": pool.usable_count(crate::pipeline::now()),
+                "usable_credentials": pool
+                    .status(crate::pipeline::now())
+                    .iter()
+                    .filter(|m| m.invalid.is_none() && m.cooldown_until.is_none())
+                    .count(),
             })
         })
         .collect();

@@ -1,0 +1,111 @@
+//! A real gateway on 127.0.0.1:0 for integration tests: built from a TOML config, serving over
+//! a real socket, with usage records collected in memory so tests can count them.
+
+#![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
+
+use std::sync::{Arc, Mutex};
+
+use switchyard_core::config::{raw::RawConfig, validate, SystemSecrets};
+use switchyard_core::keys::ApiKey;
+use switchyard_core::usage::UsageRecord;
+use switchyard_core::writer::{self, UsageSink, WriterConfig};
+use switchyard_server::state::{AppState, Limits, Snapshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Default)]
+pub struct MemorySink(pub Arc<Mutex<Vec<UsageRecord>>>);
+
+impl UsageSink for MemorySink {
+    async fn write(&self, batch: &[UsageRecord]) -> Result<(), String> {
+        self.0.lock().unwrap().extend_from_slice(batch);
+        Ok(())
+    }
+}
+
+pub struct Gateway {
+    pub url: String,
+    pub state: AppState,
+    pub usage: MemorySink,
+    stop: CancellationToken,
+    server: Option<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Gateway {
+    pub async fn start(toml_text: &str) -> Gateway {
+        Self::start_with(toml_text, Vec::new(), Limits::default()).await
+    }
+
+    pub async fn start_with(toml_text: &str, keys: Vec<ApiKey>, limits: Limits) -> Gateway {
+        let raw: RawConfig = toml::from_str(toml_text).expect("test config parses");
+        let config = validate(&raw, &SystemSecrets).expect("test config is valid");
+        let usage = MemorySink::default();
+        let (handle, writer) = writer::spawn(
+            usage.clone(),
+            WriterConfig {
+                flush_interval: std::time::Duration::from_millis(10),
+                ..WriterConfig::default()
+            },
+        );
+        let state = AppState::new(Snapshot::new(config, keys), handle, limits, 0);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = CancellationToken::new();
+        let app = switchyard_server::app::app(state.clone());
+        let s = stop.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { s.cancelled().await })
+                .await
+                .unwrap();
+        });
+        Gateway {
+            url,
+            state,
+            usage,
+            stop,
+            server: Some(server),
+            writer: Some(writer),
+        }
+    }
+
+    /// Stops serving, waits for streams, flushes usage; returns every record written.
+    pub async fn stop(mut self) -> Vec<UsageRecord> {
+        self.stop.cancel();
+        if let Some(s) = self.server.take() {
+            s.await.unwrap();
+        }
+        self.state.tasks.close();
+        self.state.tasks.wait().await;
+        let records = self.usage.clone();
+        let writer = self.writer.take();
+        drop(self);
+        if let Some(w) = writer {
+            w.await.unwrap();
+        }
+        let out = records.0.lock().unwrap().clone();
+        out
+    }
+
+    /// Records written so far (after waiting for the writer's flush interval).
+    pub async fn records(&self) -> Vec<UsageRecord> {
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        self.usage.0.lock().unwrap().clone()
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().unwrap()
+}
+
+pub const MOCK_ONLY: &str = r#"
+[[providers]]
+name = "mock"
+kind = "mock"
+mock = { chunks = 3 }
+
+[[routes]]
+model = "*"
+targets = [{ provider = "mock" }]
+"#;

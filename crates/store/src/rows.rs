@@ -1,0 +1,283 @@
+//! How domain types become rows and back, shared by both engines: the row structs (decoded by
+//! column name), the conversions at the edge (unsigned counts to BIGINT, arrays to JSON text),
+//! the usage `VALUES` list and the summary query, whose SQL differs between engines only in
+//! [`Flavor`].
+//!
+//! It must not open connections or run queries; the engines do, each in its own file.
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
+use switchyard_core::config::Secret;
+use switchyard_core::credential::StoredCredential;
+use switchyard_core::keys::ApiKey;
+use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+
+use crate::error::{Result, StoreError};
+
+/// Rows per multi-row `INSERT`. 25 binds a row keeps a chunk at 12,500 parameters, under both
+/// SQLite's (32,766) and PostgreSQL's (65,535) limits; larger chunks measured no faster.
+pub(crate) const USAGE_CHUNK_ROWS: usize = 500;
+
+/// The usage columns in insert order; `push_usage_values` binds them in the same order.
+pub(crate) const USAGE_COLUMNS: &str = "request_id, started_at_ms, key_id, route, \
+    requested_model, served_model, provider, credential, client_dialect, upstream_dialect, \
+    stream, status, latency_ms, ttfb_ms, overhead_us, input_tokens, output_tokens, \
+    cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_micros, retries, \
+    error_class, session_id, run_id";
+
+/// Appends `VALUES (...), (...)` for `chunk` to an `INSERT INTO usage (USAGE_COLUMNS) `.
+pub(crate) fn push_usage_values<'a, DB>(qb: &mut QueryBuilder<'a, DB>, chunk: &'a [UsageRecord])
+where
+    DB: Database,
+    i64: Encode<'a, DB> + Type<DB>,
+    bool: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<i64>: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+{
+    qb.push_values(chunk, |mut row, r| {
+        row.push_bind(r.request_id.as_str())
+            .push_bind(r.started_at_ms)
+            .push_bind(r.key_id.as_str())
+            .push_bind(r.route.as_str())
+            .push_bind(r.requested_model.as_str())
+            .push_bind(r.served_model.as_str())
+            .push_bind(r.provider.as_str())
+            .push_bind(r.credential.as_str())
+            .push_bind(r.client_dialect.as_str())
+            .push_bind(r.upstream_dialect.as_str())
+            .push_bind(r.stream)
+            .push_bind(i64::from(r.status))
+            .push_bind(to_i64(r.latency_ms))
+            .push_bind(r.ttfb_ms.map(to_i64))
+            .push_bind(to_i64(r.overhead_us))
+            .push_bind(to_i64(r.input_tokens))
+            .push_bind(to_i64(r.output_tokens))
+            .push_bind(to_i64(r.cache_read_tokens))
+            .push_bind(to_i64(r.cache_write_tokens))
+            .push_bind(to_i64(r.reasoning_tokens))
+            .push_bind(r.cost_micros)
+            .push_bind(i64::from(r.retries))
+            .push_bind(r.error_class.as_deref())
+            .push_bind(r.session_id.as_deref())
+            .push_bind(r.run_id.as_deref());
+    });
+}
+
+/// Where the two engines' SQL differs in the queries shared here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    Sqlite,
+    Postgres,
+}
+
+impl Flavor {
+    /// The first bind parameter.
+    fn first_param(self) -> &'static str {
+        match self {
+            Flavor::Sqlite => "?",
+            Flavor::Postgres => "$1",
+        }
+    }
+
+    /// Byte-order collation, so both engines sort text alike (PostgreSQL's default follows the
+    /// locale; SQLite's default is already bytewise).
+    pub(crate) fn bytewise(self) -> &'static str {
+        match self {
+            Flavor::Sqlite => "",
+            Flavor::Postgres => " COLLATE \"C\"",
+        }
+    }
+}
+
+/// Totals per group since the first parameter, biggest spender first, ties by group name.
+/// Sums are cast to BIGINT because PostgreSQL widens `SUM(bigint)` to NUMERIC; `All` has no
+/// `GROUP BY`, so it yields its one row even when no record matches.
+pub(crate) fn summary_sql(group: UsageGroup, flavor: Flavor) -> String {
+    let column = match group {
+        UsageGroup::All => None,
+        UsageGroup::Key => Some("key_id"),
+        UsageGroup::Model => Some("served_model"),
+        UsageGroup::Credential => Some("credential"),
+        UsageGroup::Provider => Some("provider"),
+    };
+    let sum = |c: &str| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}");
+    let (grp, group_by, tie_break) = match column {
+        None => ("'all'".to_string(), String::new(), String::new()),
+        Some(c) => (
+            c.to_string(),
+            format!("GROUP BY {c}"),
+            format!(", {c}{}", flavor.bytewise()),
+        ),
+    };
+    format!(
+        "SELECT {grp} AS grp, COUNT(*) AS requests, \
+         CAST(COALESCE(SUM(CASE WHEN error_class IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) \
+         AS errors, {}, {}, {}, {}, {} \
+         FROM usage WHERE started_at_ms >= {} {group_by} \
+         ORDER BY cost_micros DESC, requests DESC{tie_break}",
+        sum("input_tokens"),
+        sum("output_tokens"),
+        sum("cache_read_tokens"),
+        sum("cache_write_tokens"),
+        sum("cost_micros"),
+        flavor.first_param(),
+    )
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UsageRow {
+    request_id: String,
+    started_at_ms: i64,
+    key_id: String,
+    route: String,
+    requested_model: String,
+    served_model: String,
+    provider: String,
+    credential: String,
+    client_dialect: String,
+    upstream_dialect: String,
+    stream: bool,
+    status: i64,
+    latency_ms: i64,
+    ttfb_ms: Option<i64>,
+    overhead_us: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_read_tokens: i64,
+    cache_write_tokens: i64,
+    reasoning_tokens: i64,
+    cost_micros: i64,
+    retries: i64,
+    error_class: Option<String>,
+    session_id: Option<String>,
+    run_id: Option<String>,
+}
+
+impl UsageRow {
+    pub(crate) fn into_record(self) -> Result<UsageRecord> {
+        Ok(UsageRecord {
+            request_id: self.request_id,
+            started_at_ms: self.started_at_ms,
+            key_id: self.key_id,
+            route: self.route,
+            requested_model: self.requested_model,
+            served_model: self.served_model,
+            provider: self.provider,
+            credential: self.credential,
+            client_dialect: self.client_dialect,
+            upstream_dialect: self.upstream_dialect,
+            stream: self.stream,
+            status: narrow("status", self.status)?,
+            latency_ms: narrow("latency_ms", self.latency_ms)?,
+            ttfb_ms: self.ttfb_ms.map(|v| narrow("ttfb_ms", v)).transpose()?,
+            overhead_us: narrow("overhead_us", self.overhead_us)?,
+            input_tokens: narrow("input_tokens", self.input_tokens)?,
+            output_tokens: narrow("output_tokens", self.output_tokens)?,
+            cache_read_tokens: narrow("cache_read_tokens", self.cache_read_tokens)?,
+            cache_write_tokens: narrow("cache_write_tokens", self.cache_write_tokens)?,
+            reasoning_tokens: narrow("reasoning_tokens", self.reasoning_tokens)?,
+            cost_micros: self.cost_micros,
+            retries: narrow("retries", self.retries)?,
+            error_class: self.error_class,
+            session_id: self.session_id,
+            run_id: self.run_id,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SummaryRow {
+    grp: String,
+    requests: i64,
+    errors: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cache_read_tokens: i64,
+    cache_write_tokens: i64,
+    cost_micros: i64,
+}
+
+impl SummaryRow {
+    pub(crate) fn into_summary(self) -> Result<UsageSummary> {
+        Ok(UsageSummary {
+            group: self.grp,
+            requests: narrow("requests", self.requests)?,
+            errors: narrow("errors", self.errors)?,
+            input_tokens: narrow("input_tokens", self.input_tokens)?,
+            output_tokens: narrow("output_tokens", self.output_tokens)?,
+            cache_read_tokens: narrow("cache_read_tokens", self.cache_read_tokens)?,
+            cache_write_tokens: narrow("cache_write_tokens", self.cache_write_tokens)?,
+            cost_micros: self.cost_micros,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    id: String,
+    name: String,
+    secret_hash: String,
+    models: String,
+    created_at_ms: i64,
+    expires_at_ms: Option<i64>,
+    revoked_at_ms: Option<i64>,
+}
+
+impl KeyRow {
+    pub(crate) fn into_key(self) -> Result<ApiKey> {
+        Ok(ApiKey {
+            id: self.id,
+            name: self.name,
+            secret_hash: self.secret_hash,
+            models: from_json("models", &self.models)?,
+            created_at_ms: self.created_at_ms,
+            expires_at_ms: self.expires_at_ms,
+            revoked_at_ms: self.revoked_at_ms,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CredentialRow {
+    provider: String,
+    name: String,
+    secret: String,
+    weight: i64,
+    labels: String,
+    created_at_ms: i64,
+}
+
+impl CredentialRow {
+    pub(crate) fn into_credential(self) -> Result<StoredCredential> {
+        Ok(StoredCredential {
+            provider: self.provider,
+            name: self.name,
+            secret: Secret::new(self.secret),
+            weight: narrow("weight", self.weight)?,
+            labels: from_json("labels", &self.labels)?,
+            created_at_ms: self.created_at_ms,
+        })
+    }
+}
+
+/// `models` / `labels` as JSON text: both engines store them the same way and nothing queries
+/// inside them.
+pub(crate) fn to_json(items: &[String]) -> String {
+    // Serialising a list of strings cannot fail; the fallback only keeps `unwrap` out.
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn from_json(column: &'static str, text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|source| StoreError::Json { column, source })
+}
+
+/// Unsigned counts go to BIGINT. Saturating, because no count of tokens, microseconds or
+/// requests reaches 2^63; an error type for it would be dead code on every path.
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A BIGINT back to the domain's unsigned type; out of range means the row was not ours.
+fn narrow<T: TryFrom<i64>>(column: &'static str, value: i64) -> Result<T> {
+    T::try_from(value).map_err(|_| StoreError::OutOfRange { column, value })
+}

@@ -1,0 +1,302 @@
+//! The SQLite engine: one file under the data folder (`sqlite://.data/switchyard.db`), WAL
+//! journal so readers never block the writer, `synchronous=NORMAL` (durable at checkpoints,
+//! never corrupt), a busy timeout so concurrent writers wait instead of failing, foreign keys
+//! on. `sqlite::memory:` works for tests.
+//!
+//! It owns SQLite's SQL and connection settings; it must not hold business rules (the
+//! behaviour every engine shares is specified by `Engine` and the suite in `tests/`).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite};
+use switchyard_core::credential::StoredCredential;
+use switchyard_core::keys::ApiKey;
+use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+
+use crate::engine::Engine;
+use crate::error::{Result, StoreError};
+use crate::rows::{self, CredentialRow, Flavor, KeyRow, SummaryRow, UsageRow};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a writer waits for another to finish before giving up. Writes are short batches,
+/// so five seconds means something is wrong, not busy.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Readers run beside the one writer WAL allows; a handful is plenty for one machine.
+const MAX_CONNECTIONS: u32 = 4;
+
+const USAGE_SELECT: &str = "SELECT request_id, started_at_ms, key_id, route, requested_model, \
+    served_model, provider, credential, client_dialect, upstream_dialect, stream, status, \
+    latency_ms, ttfb_ms, overhead_us, input_tokens, output_tokens, cache_read_tokens, \
+    cache_write_tokens, reasoning_tokens, cost_micros, retries, error_class, session_id, run_id \
+    FROM usage";
+
+const KEY_SELECT: &str = "SELECT id, name, secret_hash, models, created_at_ms, expires_at_ms, \
+    revoked_at_ms FROM api_keys";
+
+const BUMP_VERSION: &str = "UPDATE meta SET value = value + 1 WHERE key = 'change_version'";
+
+/// A SQLite database; clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating folders and file as needed) and migrates `sqlite://PATH` or
+    /// `sqlite::memory:`.
+    pub async fn open(url: &str) -> Result<Self> {
+        let open_err = |source| StoreError::Open {
+            engine: "sqlite",
+            source,
+        };
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(open_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = if in_memory {
+            // An in-memory database lives as long as a connection to it, and several
+            // connections would share it through SQLite's shared cache, whose table locks fail
+            // at once instead of waiting. So: exactly one connection, never recycled.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            create_parent(options.get_filename())?;
+            SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS)
+        }
+        .connect_with(options)
+        .await
+        .map_err(open_err)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Waits for every connection to finish and closes the file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_parent(file: &Path) -> Result<()> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Engine for SqliteStore {
+    async fn insert_usage(&self, batch: &[UsageRecord]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in batch.chunks(rows::USAGE_CHUNK_ROWS) {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO usage ({}) ",
+                rows::USAGE_COLUMNS
+            ));
+            rows::push_usage_values(&mut qb, chunk);
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn usage_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage")
+            .fetch_one(&self.pool)
+            .await?;
+        u64::try_from(n).map_err(|_| StoreError::OutOfRange {
+            column: "count",
+            value: n,
+        })
+    }
+
+    async fn usage_summary(&self, since_ms: i64, group: UsageGroup) -> Result<Vec<UsageSummary>> {
+        let sql = rows::summary_sql(group, Flavor::Sqlite);
+        let found: Vec<SummaryRow> = sqlx::query_as(&sql)
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        found.into_iter().map(SummaryRow::into_summary).collect()
+    }
+
+    async fn recent_usage(&self, limit: u32) -> Result<Vec<UsageRecord>> {
+        let sql = format!("{USAGE_SELECT} ORDER BY started_at_ms DESC, id DESC LIMIT ?");
+        let found: Vec<UsageRow> = sqlx::query_as(&sql)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        found.into_iter().map(UsageRow::into_record).collect()
+    }
+
+    async fn insert_key(&self, key: &ApiKey) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, secret_hash, models, created_at_ms, \
+             expires_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(&key.name)
+        .bind(&key.secret_hash)
+        .bind(rows::to_json(&key.models))
+        .bind(key.created_at_ms)
+        .bind(key.expires_at_ms)
+        .bind(key.revoked_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::conflict_or(e, || format!("key {}", key.id)))?;
+        sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>> {
+        let sql = format!("{KEY_SELECT} ORDER BY created_at_ms, id");
+        let found: Vec<KeyRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        found.into_iter().map(KeyRow::into_key).collect()
+    }
+
+    async fn revoke_key(&self, id: &str, at_ms: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
+        )
+        .bind(at_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let changed = done.rows_affected() == 1;
+        if changed {
+            sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn find_key(&self, id: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("{KEY_SELECT} WHERE id = ?");
+        let found: Option<KeyRow> = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        found.map(KeyRow::into_key).transpose()
+    }
+
+    async fn insert_credential(&self, credential: &StoredCredential) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO credentials (provider, name, secret, weight, labels, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&credential.provider)
+        .bind(&credential.name)
+        .bind(credential.secret.expose())
+        .bind(i64::from(credential.weight))
+        .bind(rows::to_json(&credential.labels))
+        .bind(credential.created_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            StoreError::conflict_or(e, || {
+                format!("credential {}/{}", credential.provider, credential.name)
+            })
+        })?;
+        sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_credentials(&self) -> Result<Vec<StoredCredential>> {
+        let found: Vec<CredentialRow> = sqlx::query_as(
+            "SELECT provider, name, secret, weight, labels, created_at_ms FROM credentials \
+             ORDER BY provider, name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .into_iter()
+            .map(CredentialRow::into_credential)
+            .collect()
+    }
+
+    async fn remove_credential(&self, provider: &str, name: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM credentials WHERE provider = ? AND name = ?")
+            .bind(provider)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let changed = done.rows_affected() == 1;
+        if changed {
+            sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn change_version(&self) -> Result<i64> {
+        let v = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'change_version'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v)
+    }
+
+    async fn put_response(
+        &self,
+        id: &str,
+        body: &str,
+        created_at_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO responses (id, body, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body, \
+             created_at_ms = excluded.created_at_ms, expires_at_ms = excluded.expires_at_ms",
+        )
+        .bind(id)
+        .bind(body)
+        .bind(created_at_ms)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_response(&self, id: &str, now_ms: i64) -> Result<Option<String>> {
+        let body =
+            sqlx::query_scalar("SELECT body FROM responses WHERE id = ? AND expires_at_ms > ?")
+                .bind(id)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(body)
+    }
+
+    async fn prune_responses(&self, now_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM responses WHERE expires_at_ms <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

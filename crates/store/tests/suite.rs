@@ -1,0 +1,752 @@
+//! The store suite: every behaviour is one generic `async fn` over [`Engine`], run once per
+//! engine by the `suite!` macro at the bottom (`sqlite::...` and `postgres::...`). SQLite runs
+//! in a temp folder; PostgreSQL in a database created for the test and dropped after it. A
+//! PostgreSQL that cannot be reached fails the test with a message to run `./scripts/test`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use switchyard_core::config::Secret;
+use switchyard_core::credential::StoredCredential;
+use switchyard_core::keys::ApiKey;
+use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+use switchyard_store::{Engine, PostgresStore, SqliteStore, Store, StoreError};
+
+/// Text that breaks naive quoting and encodings.
+const NASTY: &str =
+    "O'Brien \"quoted\" `tick` \\ back; DROP TABLE usage; -- ünïcödé 日本語 🚀 \n\t";
+
+// ---------------------------------------------------------------- fixtures
+
+/// A deterministic record: values cycle with different periods so every group differs.
+fn record(i: usize) -> UsageRecord {
+    let models = ["claude-sonnet", "gpt-4o", "gemini-pro", "llama"];
+    let n = i as u64;
+    UsageRecord {
+        request_id: format!("req-{i}"),
+        started_at_ms: 1_700_000_000_000 + i as i64,
+        key_id: ["key-a", "key-b", "key-c"][i % 3].to_string(),
+        route: "*".to_string(),
+        requested_model: "any".to_string(),
+        served_model: models[i % 4].to_string(),
+        provider: ["anthropic", "openai"][i % 2].to_string(),
+        credential: format!("cred-{}", i % 5),
+        client_dialect: "anthropic".to_string(),
+        upstream_dialect: "openai".to_string(),
+        stream: i % 2 == 0,
+        status: if i % 10 == 0 { 429 } else { 200 },
+        latency_ms: 100 + n,
+        ttfb_ms: (i % 3 != 0).then_some(20 + n),
+        overhead_us: 50,
+        input_tokens: (n % 100) * 10,
+        output_tokens: n % 7,
+        cache_read_tokens: n % 11,
+        cache_write_tokens: n % 13,
+        reasoning_tokens: n % 3,
+        cost_micros: (i % 50) as i64 * 3 + 1,
+        retries: (i % 4) as u32,
+        error_class: (i % 10 == 0).then(|| "rate_limited".to_string()),
+        session_id: (i % 2 == 0).then(|| format!("sess-{}", i % 8)),
+        run_id: None,
+    }
+}
+
+/// The summary computed in Rust: the oracle the SQL must agree with.
+fn expected_summary(
+    records: &[UsageRecord],
+    since_ms: i64,
+    group: UsageGroup,
+) -> Vec<UsageSummary> {
+    let mut groups: BTreeMap<String, UsageSummary> = BTreeMap::new();
+    if group == UsageGroup::All {
+        groups.insert("all".into(), summary_named("all"));
+    }
+    for r in records.iter().filter(|r| r.started_at_ms >= since_ms) {
+        let name = match group {
+            UsageGroup::All => "all",
+            UsageGroup::Key => &r.key_id,
+            UsageGroup::Model => &r.served_model,
+            UsageGroup::Credential => &r.credential,
+            UsageGroup::Provider => &r.provider,
+        };
+        let s = groups
+            .entry(name.to_string())
+            .or_insert_with(|| summary_named(name));
+        s.requests += 1;
+        s.errors += u64::from(r.error_class.is_some());
+        s.input_tokens += r.input_tokens;
+        s.output_tokens += r.output_tokens;
+        s.cache_read_tokens += r.cache_read_tokens;
+        s.cache_write_tokens += r.cache_write_tokens;
+        s.cost_micros += r.cost_micros;
+    }
+    let mut out: Vec<UsageSummary> = groups.into_values().collect();
+    // BTreeMap gave bytewise group order; a stable sort keeps it as the tie-break.
+    out.sort_by(|a, b| (b.cost_micros, b.requests).cmp(&(a.cost_micros, a.requests)));
+    out
+}
+
+fn summary_named(name: &str) -> UsageSummary {
+    UsageSummary {
+        group: name.to_string(),
+        ..UsageSummary::default()
+    }
+}
+
+fn key(id: &str, created_at_ms: i64) -> ApiKey {
+    ApiKey {
+        id: id.to_string(),
+        name: format!("{id} key"),
+        secret_hash: switchyard_core::keys::hash_secret(id),
+        models: vec![],
+        created_at_ms,
+        expires_at_ms: None,
+        revoked_at_ms: None,
+    }
+}
+
+fn credential(provider: &str, name: &str) -> StoredCredential {
+    StoredCredential {
+        provider: provider.to_string(),
+        name: name.to_string(),
+        secret: Secret::new(format!("sk-{provider}-{name}")),
+        weight: 1,
+        labels: vec![],
+        created_at_ms: 1_000,
+    }
+}
+
+const GROUPS: [UsageGroup; 5] = [
+    UsageGroup::All,
+    UsageGroup::Key,
+    UsageGroup::Model,
+    UsageGroup::Credential,
+    UsageGroup::Provider,
+];
+
+// ---------------------------------------------------------------- usage
+
+async fn usage_empty_batch_is_a_no_op<E: Engine>(store: &E) {
+    store.insert_usage(&[]).await.expect("empty batch");
+    assert_eq!(store.usage_count().await.expect("count"), 0);
+    assert!(store.recent_usage(10).await.expect("recent").is_empty());
+    let all = store.usage_summary(0, UsageGroup::All).await.expect("all");
+    assert_eq!(
+        all,
+        vec![summary_named("all")],
+        "All has its row even when empty"
+    );
+    for group in &GROUPS[1..] {
+        let rows = store.usage_summary(0, *group).await.expect("summary");
+        assert!(rows.is_empty(), "{group:?}: {rows:?}");
+    }
+}
+
+async fn usage_one_record_round_trips<E: Engine>(store: &E) {
+    let mut r = record(1);
+    r.request_id = format!("req-{NASTY}");
+    r.route = NASTY.to_string();
+    r.served_model = "mödel 'x'".to_string();
+    r.error_class = Some("upstream_5xx".to_string());
+    r.session_id = Some(NASTY.to_string());
+    r.run_id = Some("run-1".to_string());
+    r.ttfb_ms = None;
+    r.input_tokens = u64::from(u32::MAX) + 7; // beyond 32 bits: BIGINT all the way
+    r.cost_micros = -5; // refunds are negative, and must stay so
+    store
+        .insert_usage(std::slice::from_ref(&r))
+        .await
+        .expect("insert");
+    assert_eq!(store.usage_count().await.expect("count"), 1);
+    assert_eq!(
+        store.recent_usage(10).await.expect("recent"),
+        vec![r.clone()]
+    );
+    let by_model = store
+        .usage_summary(0, UsageGroup::Model)
+        .await
+        .expect("summary");
+    assert_eq!(
+        by_model,
+        vec![UsageSummary {
+            group: "mödel 'x'".to_string(),
+            requests: 1,
+            errors: 1,
+            input_tokens: 4_294_967_302,
+            output_tokens: 1,
+            cache_read_tokens: 1,
+            cache_write_tokens: 1,
+            cost_micros: -5,
+        }]
+    );
+}
+
+/// A summary as `(group, requests, errors, input, output, cache_read, cost)`.
+type Row<'a> = (&'a str, u64, u64, u64, u64, u64, i64);
+
+fn rows(summary: &[UsageSummary]) -> Vec<Row<'_>> {
+    summary
+        .iter()
+        .map(|s| {
+            let t = (s.input_tokens, s.output_tokens, s.cache_read_tokens);
+            (
+                s.group.as_str(),
+                s.requests,
+                s.errors,
+                t.0,
+                t.1,
+                t.2,
+                s.cost_micros,
+            )
+        })
+        .collect()
+}
+
+/// Exact numbers for a small hand-made set: ties on cost broken by requests, then by group
+/// name in byte order (`Zeta` before `aaa`, whatever the database's locale).
+async fn usage_summary_exact_numbers<E: Engine>(store: &E) {
+    let mk = |model: &str, key: &str, input: u64, cost: i64, error: bool| UsageRecord {
+        served_model: model.to_string(),
+        key_id: key.to_string(),
+        provider: "p".to_string(),
+        input_tokens: input,
+        output_tokens: input / 10,
+        cache_read_tokens: 1,
+        cost_micros: cost,
+        error_class: error.then(|| "timeout".to_string()),
+        started_at_ms: 10,
+        ..UsageRecord::default()
+    };
+    let batch = [
+        mk("opus", "k1", 1000, 300, false),
+        mk("sonnet", "k1", 500, 100, true),
+        mk("sonnet", "k2", 700, 250, false),
+        mk("haiku", "k2", 10, 150, false),
+        mk("haiku", "k3", 10, 150, false),
+        mk("aaa", "k3", 1, 300, true),
+        mk("Zeta", "k3", 2, 300, false),
+    ];
+    store.insert_usage(&batch).await.expect("insert");
+    let by_model = store
+        .usage_summary(0, UsageGroup::Model)
+        .await
+        .expect("model");
+    assert_eq!(
+        rows(&by_model),
+        vec![
+            ("sonnet", 2, 1, 1200, 120, 2, 350),
+            ("haiku", 2, 0, 20, 2, 2, 300),
+            ("Zeta", 1, 0, 2, 0, 1, 300),
+            ("aaa", 1, 1, 1, 0, 1, 300),
+            ("opus", 1, 0, 1000, 100, 1, 300),
+        ]
+    );
+    let by_key = store.usage_summary(0, UsageGroup::Key).await.expect("key");
+    assert_eq!(
+        rows(&by_key),
+        vec![
+            ("k3", 3, 1, 13, 1, 3, 750),
+            ("k1", 2, 1, 1500, 150, 2, 400),
+            ("k2", 2, 0, 710, 71, 2, 400),
+        ]
+    );
+    let all = store.usage_summary(0, UsageGroup::All).await.expect("all");
+    assert_eq!(rows(&all), vec![("all", 7, 2, 2223, 222, 7, 1550)]);
+    let by_provider = store
+        .usage_summary(0, UsageGroup::Provider)
+        .await
+        .expect("p");
+    assert_eq!(rows(&by_provider), vec![("p", 7, 2, 2223, 222, 7, 1550)]);
+    let later = store
+        .usage_summary(11, UsageGroup::All)
+        .await
+        .expect("later");
+    assert_eq!(
+        rows(&later),
+        vec![("all", 0, 0, 0, 0, 0, 0)],
+        "nothing started at or after 11"
+    );
+}
+
+/// 2,500 records cross several insert chunks; every grouping agrees with the Rust oracle.
+async fn usage_large_batch_and_summaries<E: Engine>(store: &E) {
+    let records: Vec<UsageRecord> = (0..2_500).map(record).collect();
+    store.insert_usage(&records).await.expect("insert 2500");
+    assert_eq!(store.usage_count().await.expect("count"), 2_500);
+
+    let all = store.usage_summary(0, UsageGroup::All).await.expect("all");
+    assert_eq!(
+        all,
+        vec![UsageSummary {
+            group: "all".to_string(),
+            requests: 2_500,
+            errors: 250,
+            input_tokens: 1_237_500,
+            output_tokens: expected_summary(&records, 0, UsageGroup::All)[0].output_tokens,
+            cache_read_tokens: expected_summary(&records, 0, UsageGroup::All)[0].cache_read_tokens,
+            cache_write_tokens: expected_summary(&records, 0, UsageGroup::All)[0]
+                .cache_write_tokens,
+            cost_micros: 186_250,
+        }]
+    );
+    let since = records[2_000].started_at_ms;
+    for group in GROUPS {
+        for since_ms in [0, since] {
+            let got = store.usage_summary(since_ms, group).await.expect("summary");
+            assert_eq!(
+                got,
+                expected_summary(&records, since_ms, group),
+                "{group:?} since {since_ms}"
+            );
+        }
+    }
+    let by_key = store.usage_summary(0, UsageGroup::Key).await.expect("key");
+    assert_eq!(
+        by_key.iter().map(|s| s.requests).collect::<Vec<_>>(),
+        vec![834, 833, 833]
+    );
+
+    let recent = store.recent_usage(3).await.expect("recent");
+    assert_eq!(
+        recent,
+        vec![
+            records[2_499].clone(),
+            records[2_498].clone(),
+            records[2_497].clone()
+        ]
+    );
+
+    // A second batch adds, it does not replace.
+    store.insert_usage(&records[..2]).await.expect("insert 2");
+    assert_eq!(store.usage_count().await.expect("count"), 2_502);
+}
+
+/// Records sharing a start time come back newest-inserted first.
+async fn usage_recent_orders_ties_by_insertion<E: Engine>(store: &E) {
+    let mut a = record(1);
+    let mut b = record(2);
+    b.started_at_ms = a.started_at_ms;
+    a.request_id = "first".into();
+    b.request_id = "second".into();
+    store
+        .insert_usage(std::slice::from_ref(&a))
+        .await
+        .expect("a");
+    store
+        .insert_usage(std::slice::from_ref(&b))
+        .await
+        .expect("b");
+    let ids: Vec<String> = store
+        .recent_usage(10)
+        .await
+        .expect("recent")
+        .into_iter()
+        .map(|r| r.request_id)
+        .collect();
+    assert_eq!(ids, ["second", "first"]);
+    assert_eq!(store.recent_usage(0).await.expect("none").len(), 0);
+}
+
+/// Several writers at once: each batch lands whole (SQLite waits on its busy timeout).
+async fn usage_concurrent_writers<E: Engine>(store: &E) {
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for b in 0..10 {
+                let batch: Vec<UsageRecord> =
+                    (0..50).map(|i| record(w * 1_000 + b * 50 + i)).collect();
+                store.insert_usage(&batch).await.expect("concurrent insert");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+    assert_eq!(store.usage_count().await.expect("count"), 2_000);
+}
+
+// ---------------------------------------------------------------- keys
+
+async fn keys_round_trip<E: Engine>(store: &E) {
+    let mut scoped = key("bbbbbbbbbbbb", 2_000);
+    scoped.name = NASTY.to_string();
+    scoped.models = vec!["claude-*".into(), "gpt-4o".into(), "mödel \"x\"".into()];
+    scoped.expires_at_ms = Some(9_000);
+    let plain = key("aaaaaaaaaaaa", 1_000);
+    let same_time = key("cccccccccccc", 2_000);
+    for k in [&scoped, &plain, &same_time] {
+        store.insert_key(k).await.expect("insert key");
+    }
+    assert_eq!(
+        store.list_keys().await.expect("list"),
+        vec![plain.clone(), scoped.clone(), same_time.clone()],
+        "oldest first, then by id"
+    );
+    assert_eq!(
+        store.find_key("bbbbbbbbbbbb").await.expect("find"),
+        Some(scoped.clone())
+    );
+    assert_eq!(store.find_key("nope").await.expect("find"), None);
+
+    assert!(store
+        .revoke_key("bbbbbbbbbbbb", 5_000)
+        .await
+        .expect("revoke"));
+    assert!(
+        !store
+            .revoke_key("bbbbbbbbbbbb", 6_000)
+            .await
+            .expect("again"),
+        "already revoked"
+    );
+    assert!(!store.revoke_key("nope", 6_000).await.expect("unknown"));
+    let revoked = store
+        .find_key("bbbbbbbbbbbb")
+        .await
+        .expect("find")
+        .expect("still there");
+    assert_eq!(
+        revoked.revoked_at_ms,
+        Some(5_000),
+        "the first revocation time stays"
+    );
+    assert_eq!(revoked.expires_at_ms, Some(9_000));
+    assert!(!revoked.is_active(1));
+    assert_eq!(
+        store.list_keys().await.expect("list").len(),
+        3,
+        "revoked keys are listed"
+    );
+
+    let mut dup = key("aaaaaaaaaaaa", 7_000);
+    dup.name = "other".into();
+    match store.insert_key(&dup).await {
+        Err(StoreError::Conflict { what }) => assert_eq!(what, "key aaaaaaaaaaaa"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        store.find_key("aaaaaaaaaaaa").await.expect("find"),
+        Some(plain)
+    );
+}
+
+// ---------------------------------------------------------------- credentials
+
+async fn credentials_round_trip<E: Engine>(store: &E) {
+    let mut main = credential("openai", "main");
+    main.secret = Secret::new(format!("sk-{NASTY}"));
+    main.weight = u32::MAX;
+    main.labels = vec!["team:ml".into(), "ünï'code".into()];
+    let backup = credential("openai", "backup");
+    let claude = credential("anthropic", "Zed");
+    let lower = credential("anthropic", "abe");
+    for c in [&main, &backup, &claude, &lower] {
+        store.insert_credential(c).await.expect("insert credential");
+    }
+    assert_eq!(
+        store.list_credentials().await.expect("list"),
+        vec![claude.clone(), lower.clone(), backup.clone(), main.clone()],
+        "by provider then name, bytewise"
+    );
+
+    let mut dup = credential("openai", "main");
+    dup.weight = 5;
+    match store.insert_credential(&dup).await {
+        Err(StoreError::Conflict { what }) => assert_eq!(what, "credential openai/main"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let listed = store.list_credentials().await.expect("list");
+    assert_eq!(listed[3], main, "a conflict changes nothing");
+    assert_eq!(listed[3].secret.expose(), format!("sk-{NASTY}"));
+
+    // Same name under another provider is a different credential.
+    store
+        .insert_credential(&credential("gemini", "main"))
+        .await
+        .expect("other provider");
+
+    assert!(store
+        .remove_credential("openai", "main")
+        .await
+        .expect("remove"));
+    assert!(!store
+        .remove_credential("openai", "main")
+        .await
+        .expect("again"));
+    assert!(!store
+        .remove_credential("nope", "main")
+        .await
+        .expect("unknown"));
+    let names: Vec<(String, String)> = store
+        .list_credentials()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| (c.provider, c.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("anthropic", "Zed"),
+            ("anthropic", "abe"),
+            ("gemini", "main"),
+            ("openai", "backup")
+        ]
+        .map(|(p, n)| (p.to_string(), n.to_string()))
+    );
+}
+
+// ---------------------------------------------------------------- change detection
+
+async fn change_version_moves_on_every_key_and_credential_write<E: Engine>(store: &E) {
+    let mut last = store.change_version().await.expect("version");
+    assert_eq!(last, 0, "a fresh store starts at 0");
+    let mut expect_moved = |now: i64, what: &str| {
+        assert!(now > last, "{what}: {now} should be above {last}");
+        last = now;
+    };
+    store.insert_key(&key("k1", 1)).await.expect("key");
+    expect_moved(store.change_version().await.expect("v"), "insert_key");
+    store.revoke_key("k1", 2).await.expect("revoke");
+    expect_moved(store.change_version().await.expect("v"), "revoke_key");
+    store
+        .insert_credential(&credential("openai", "a"))
+        .await
+        .expect("cred");
+    expect_moved(
+        store.change_version().await.expect("v"),
+        "insert_credential",
+    );
+    store
+        .remove_credential("openai", "a")
+        .await
+        .expect("remove");
+    expect_moved(
+        store.change_version().await.expect("v"),
+        "remove_credential",
+    );
+
+    let still = store.change_version().await.expect("v");
+    store
+        .insert_usage(&[record(1), record(2)])
+        .await
+        .expect("usage");
+    store
+        .put_response("resp_1", "{}", 0, 10)
+        .await
+        .expect("response");
+    store.revoke_key("k1", 3).await.expect("no-op revoke");
+    store
+        .remove_credential("openai", "a")
+        .await
+        .expect("no-op remove");
+    assert!(
+        store.insert_key(&key("k1", 1)).await.is_err(),
+        "duplicate key"
+    );
+    assert_eq!(
+        store.change_version().await.expect("v"),
+        still,
+        "usage, responses, no-op writes and conflicts leave it be"
+    );
+}
+
+// ---------------------------------------------------------------- responses
+
+async fn responses_put_get_expire_prune<E: Engine>(store: &E) {
+    let body = format!(
+        r#"{{"id":"resp_1","output":[{{"text":"{}"}}]}}"#,
+        "héllo 'w' 🚀"
+    );
+    store
+        .put_response("resp_1", &body, 100, 200)
+        .await
+        .expect("put");
+    store
+        .put_response("resp_2", "{\"n\":2}", 100, 300)
+        .await
+        .expect("put");
+    store
+        .put_response("resp_3", "{}", 100, 400)
+        .await
+        .expect("put");
+
+    assert_eq!(
+        store.get_response("resp_1", 199).await.expect("get"),
+        Some(body.clone())
+    );
+    assert_eq!(
+        store.get_response("resp_1", 200).await.expect("get"),
+        None,
+        "expired at expiry"
+    );
+    assert_eq!(store.get_response("nope", 0).await.expect("get"), None);
+
+    // Upsert: a second put replaces the body and the expiry.
+    store
+        .put_response("resp_1", "{\"v\":2}", 150, 1_000)
+        .await
+        .expect("upsert");
+    assert_eq!(
+        store.get_response("resp_1", 500).await.expect("get"),
+        Some("{\"v\":2}".to_string())
+    );
+
+    assert_eq!(
+        store.prune_responses(300).await.expect("prune"),
+        1,
+        "resp_2 expired at 300"
+    );
+    assert_eq!(store.prune_responses(300).await.expect("prune"), 0);
+    assert_eq!(
+        store.get_response("resp_3", 300).await.expect("get"),
+        Some("{}".to_string())
+    );
+    assert_eq!(store.prune_responses(i64::MAX).await.expect("prune"), 2);
+    assert_eq!(store.get_response("resp_1", 0).await.expect("get"), None);
+}
+
+// ---------------------------------------------------------------- opening
+
+/// Opening twice runs the migrations twice without harm, and keeps the data.
+async fn reopen_is_idempotent(url: &str, engine: &str) {
+    let first = Store::open(url).await.expect("first open");
+    assert_eq!(first.engine_name(), engine);
+    first.insert_key(&key("k1", 1)).await.expect("key");
+    first.insert_usage(&[record(1)]).await.expect("usage");
+    first.close().await;
+    let second = Store::open(url).await.expect("second open");
+    assert_eq!(
+        second.find_key("k1").await.expect("find"),
+        Some(key("k1", 1))
+    );
+    assert_eq!(second.usage_count().await.expect("count"), 1);
+    assert_eq!(second.change_version().await.expect("version"), 1);
+    second.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_reopen_is_idempotent() {
+    let db = common::SqliteDb::new();
+    reopen_is_idempotent(&db.url(), "sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_reopen_is_idempotent() {
+    let db = common::PostgresDb::new().await;
+    reopen_is_idempotent(db.url(), "postgres").await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_opens() {
+    let store = Store::open("sqlite::memory:").await.expect("memory");
+    store
+        .insert_usage(&[record(1), record(2)])
+        .await
+        .expect("usage");
+    assert_eq!(store.usage_count().await.expect("count"), 2);
+}
+
+#[tokio::test]
+async fn unknown_url_scheme_is_refused() {
+    match Store::open("mysql://localhost/x").await {
+        Err(StoreError::UnsupportedUrl { scheme }) => assert_eq!(scheme, "mysql"),
+        other => panic!("expected UnsupportedUrl, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- throughput
+
+/// Not a test: measures the batching writer's sink. Run with
+/// `cargo test -p switchyard-store --release --test suite -- --ignored --nocapture throughput`.
+#[tokio::test]
+#[ignore = "measurement, prints records/s"]
+async fn throughput_sqlite_insert_usage() {
+    let db = common::SqliteDb::new();
+    let store = SqliteStore::open(&db.url()).await.expect("open");
+    let records: Vec<UsageRecord> = (0..10_000).map(record).collect();
+    for batch_size in [10_000, 1_000, 100] {
+        let start = Instant::now();
+        for batch in records.chunks(batch_size) {
+            store.insert_usage(batch).await.expect("insert");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "sqlite: 10,000 records in batches of {batch_size}: {:.0} records/s ({:.1} ms)",
+            10_000.0 / secs,
+            secs * 1_000.0
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "measurement, prints records/s"]
+async fn throughput_postgres_insert_usage() {
+    let db = common::PostgresDb::new().await;
+    let store = PostgresStore::connect(db.url()).await.expect("open");
+    let records: Vec<UsageRecord> = (0..10_000).map(record).collect();
+    for batch_size in [10_000, 1_000, 100] {
+        let start = Instant::now();
+        for batch in records.chunks(batch_size) {
+            store.insert_usage(batch).await.expect("insert");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "postgres: 10,000 records in batches of {batch_size}: {:.0} records/s ({:.1} ms)",
+            10_000.0 / secs,
+            secs * 1_000.0
+        );
+    }
+    store.close().await;
+}
+
+// ---------------------------------------------------------------- per engine
+
+/// Runs each behaviour once per engine, each on a fresh database: `sqlite::<name>` and
+/// `postgres::<name>`.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::common::SqliteDb::new();
+                    let store = switchyard_store::SqliteStore::open(&db.url())
+                        .await
+                        .expect("open sqlite");
+                    crate::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::common::PostgresDb::new().await;
+                    let store = switchyard_store::PostgresStore::connect(db.url())
+                        .await
+                        .expect("open postgres");
+                    crate::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    usage_empty_batch_is_a_no_op,
+    usage_one_record_round_trips,
+    usage_summary_exact_numbers,
+    usage_large_batch_and_summaries,
+    usage_recent_orders_ties_by_insertion,
+    usage_concurrent_writers,
+    keys_round_trip,
+    credentials_round_trip,
+    change_version_moves_on_every_key_and_credential_write,
+    responses_put_get_expire_prune,
+);
