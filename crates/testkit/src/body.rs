@@ -27,6 +27,8 @@ pub(crate) struct ScriptedBody {
     sleep: Option<Pin<Box<Sleep>>>,
     /// After the last frame, fail instead of ending, so the client sees a cut connection.
     abort: bool,
+    /// Whether hyper has been given a chance to flush before the abort.
+    flushed: bool,
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     shutting_down: bool,
     /// Marks the call ended when the body is dropped.
@@ -46,6 +48,7 @@ impl ScriptedBody {
             delay,
             sleep: None,
             abort,
+            flushed: false,
             shutdown: Box::pin(shutdown.clone().cancelled_owned()),
             shutting_down: shutdown.is_cancelled(),
             _call: call,
@@ -72,6 +75,13 @@ impl Body for ScriptedBody {
             this.sleep = None;
         }
         let Some(frame) = this.frames.pop_front() else {
+            if this.abort && !this.flushed {
+                // hyper flushes its write buffer when the body is pending and drops it when the
+                // body fails: pause once so what was written reaches the client before the cut.
+                this.flushed = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             if this.abort {
                 // Ending with an error (rather than `None`) is how hyper is told to close the
                 // connection without finishing the body: no final chunk, no `[DONE]`.
