@@ -17,6 +17,17 @@
 //! cut into [`DEFAULT_CHUNKS`] pieces for streams; the requested `model` echoed back; usage is
 //! deterministic: input tokens = request body bytes / 4, output tokens = number of pieces.
 //!
+//! Scripting: a [`Script`] holds a [`Plan`] (a sequence of [`Reply`]s) per credential — the
+//! key a request presents as `Authorization: Bearer`, `x-api-key`, `x-goog-api-key`, `api-key`
+//! or `?key=` — and a default plan; [`FakeUpstream::set_script`] swaps it at run time. The
+//! request headers `x-fake-status`, `x-fake-delay-ms` (wait before the first byte) and
+//! `x-fake-chunks` override the scripted reply for one request; a gateway strips client-only
+//! headers, so they work only when a test talks to the fake directly or through a gateway that
+//! forwards them. Per-credential scripts are the main mechanism.
+//!
+//! Assert retries and failover by counting calls at the fake: [`FakeUpstream::calls`],
+//! [`FakeUpstream::count`], [`FakeUpstream::count_for`].
+//!
 //! The fake holds no global state and never reads the wall clock except to format Anthropic's
 //! rate-limit reset instants.
 

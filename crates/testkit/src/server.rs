@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -146,13 +146,14 @@ impl FakeUpstream {
 
     /// Waits until at least `calls` calls have arrived (their heads and bodies read), so a test
     /// can act on a call in flight without sleeping.
-    pub async fn wait_for_calls(&self, calls: u64) {
-        self.shared.recorder.wait_for(calls).await;
+    pub async fn wait_for_calls(&self, calls: usize) {
+        self.shared.recorder.wait_for(calls as u64).await;
     }
 
     /// Stops accepting, ends hung calls, lets responses in flight finish without their scripted
-    /// waits, closes idle connections, and returns once every task has ended.
-    pub async fn shutdown(self) {
+    /// waits, closes idle connections, and returns once every task has ended. The call records
+    /// stay readable afterwards.
+    pub async fn shutdown(&self) {
         self.shared.shutdown.cancel();
         self.tracker.close();
         self.tracker.wait().await;
@@ -193,10 +194,7 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, tracker: TaskTracker
 async fn serve(stream: TcpStream, shared: Arc<Shared>, tracker: TaskTracker) {
     let shutdown = shared.shutdown.clone();
     let service = service_fn(move |request| crate::handler::handle(shared.clone(), request));
-    let mut builder = auto::Builder::new(Tracked(tracker));
-    // HTTP/2 keep-alive pings and the header-read timeout need a timer.
-    builder.http1().timer(TokioTimer::new());
-    builder.http2().timer(TokioTimer::new());
+    let builder = auto::Builder::new(Tracked(tracker));
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
