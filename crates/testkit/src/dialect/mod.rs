@@ -38,8 +38,8 @@ pub(crate) enum Endpoint {
     GeminiCountTokens(String),
     /// `GET …/models`, in the family the request's headers or path point to.
     Models(Family),
-    /// Anything else: a 404.
-    NotFound,
+    /// Anything else: a 404 in the family the request's headers or path point to.
+    NotFound(Family),
 }
 
 /// Whose error bodies and headers an endpoint uses (the Responses API's are OpenAI's).
@@ -57,11 +57,10 @@ impl Endpoint {
             Endpoint::GenerateContent(_)
             | Endpoint::StreamGenerateContent(_)
             | Endpoint::GeminiCountTokens(_) => Family::Gemini,
-            Endpoint::Models(family) => *family,
-            Endpoint::ChatCompletions
-            | Endpoint::Responses
-            | Endpoint::Embeddings
-            | Endpoint::NotFound => Family::OpenAi,
+            Endpoint::Models(family) | Endpoint::NotFound(family) => *family,
+            Endpoint::ChatCompletions | Endpoint::Responses | Endpoint::Embeddings => {
+                Family::OpenAi
+            }
         }
     }
 }
@@ -79,7 +78,7 @@ pub(crate) fn route(method: &Method, path: &str, headers: &HeaderMap, query: &st
                     "generateContent" => Endpoint::GenerateContent(model),
                     "streamGenerateContent" => Endpoint::StreamGenerateContent(model),
                     "countTokens" => Endpoint::GeminiCountTokens(model),
-                    _ => Endpoint::NotFound,
+                    _ => Endpoint::NotFound(Family::Gemini),
                 };
             }
         }
@@ -96,21 +95,24 @@ pub(crate) fn route(method: &Method, path: &str, headers: &HeaderMap, query: &st
             }
         }
     }
+    let family = family_of(path, headers, query);
     if *method == Method::GET && path.ends_with("/models") {
-        let has = |name: &str| headers.contains_key(name);
-        let family = if path.contains("/v1beta/")
-            || has("x-goog-api-key")
-            || query_param(query, "key").is_some()
-        {
-            Family::Gemini
-        } else if has("anthropic-version") || has("x-api-key") {
-            Family::Anthropic
-        } else {
-            Family::OpenAi
-        };
         return Endpoint::Models(family);
     }
-    Endpoint::NotFound
+    Endpoint::NotFound(family)
+}
+
+/// The family a request without a dialect-specific path belongs to, by the headers its
+/// clients always send.
+fn family_of(path: &str, headers: &HeaderMap, query: &str) -> Family {
+    let has = |name: &str| headers.contains_key(name);
+    if path.contains("/v1beta/") || has("x-goog-api-key") || query_param(query, "key").is_some() {
+        Family::Gemini
+    } else if has("anthropic-version") || has("x-api-key") {
+        Family::Anthropic
+    } else {
+        Family::OpenAi
+    }
 }
 
 /// The request as the renderer needs it.
@@ -234,7 +236,7 @@ fn answer(request: &Request<'_>, reply: &Reply) -> Result<Rendered, Refusal> {
     };
     let input = input_tokens(request.body);
     Ok(match request.endpoint {
-        Endpoint::NotFound => {
+        Endpoint::NotFound(_) => {
             let message = format!("no such endpoint on the fake upstream: {}", request.path);
             return Err((404, message));
         }
@@ -336,4 +338,64 @@ fn openai_model<'b>(body: &'b Value, path: &'b str) -> Result<&'b str, Refusal> 
     path.split_once("/deployments/")
         .and_then(|(_, rest)| rest.split('/').next())
         .ok_or((400, "you must provide a model parameter".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_route_by_their_suffix_under_any_prefix() {
+        let none = HeaderMap::new();
+        let post = |path: &str| route(&Method::POST, path, &none, "");
+        assert_eq!(post("/v1/chat/completions"), Endpoint::ChatCompletions);
+        assert_eq!(
+            post("/openai/v1/chat/completions"),
+            Endpoint::ChatCompletions
+        );
+        assert_eq!(post("/api/v1/responses"), Endpoint::Responses);
+        assert_eq!(post("/v1/messages/count_tokens"), Endpoint::CountTokens);
+        assert_eq!(post("/anthropic/v1/messages"), Endpoint::Messages);
+        assert_eq!(
+            post("/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+            Endpoint::StreamGenerateContent("gemini-2.5-flash".to_owned())
+        );
+        assert_eq!(
+            post("/v1/projects/p/locations/l/publishers/google/models/gemini-2.5-pro:countTokens"),
+            Endpoint::GeminiCountTokens("gemini-2.5-pro".to_owned())
+        );
+        assert_eq!(
+            post("/v1/chat/completions/x"),
+            Endpoint::NotFound(Family::OpenAi)
+        );
+
+        let mut anthropic = HeaderMap::new();
+        anthropic.insert(
+            "anthropic-version",
+            http::HeaderValue::from_static("2023-06-01"),
+        );
+        let get = |path: &str, headers: &HeaderMap, query: &str| {
+            route(&Method::GET, path, headers, query)
+        };
+        assert_eq!(
+            get("/v1/models", &none, ""),
+            Endpoint::Models(Family::OpenAi)
+        );
+        assert_eq!(
+            get("/v1/models", &anthropic, ""),
+            Endpoint::Models(Family::Anthropic)
+        );
+        assert_eq!(
+            get("/v1beta/models", &none, ""),
+            Endpoint::Models(Family::Gemini)
+        );
+        assert_eq!(
+            get("/v1/models", &none, "key=k"),
+            Endpoint::Models(Family::Gemini)
+        );
+        assert_eq!(
+            get("/v1/chat/completions", &none, ""),
+            Endpoint::NotFound(Family::OpenAi)
+        );
+    }
 }
