@@ -16,10 +16,14 @@ fn ask(dialect: Dialect, stream: bool) -> (String, Value) {
             json!({"model": "m", "max_tokens": 50, "stream": stream,
                    "messages": [{"role": "user", "content": "hello gateway"}]}),
         ),
+        Dialect::OpenAiChat if stream => (
+            "/v1/chat/completions".into(),
+            json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
+                   "messages": [{"role": "user", "content": "hello gateway"}]}),
+        ),
         Dialect::OpenAiChat => (
             "/v1/chat/completions".into(),
-            json!({"model": "m", "stream": stream,
-                   "messages": [{"role": "user", "content": "hello gateway"}]}),
+            json!({"model": "m", "messages": [{"role": "user", "content": "hello gateway"}]}),
         ),
         Dialect::Responses => (
             "/v1/responses".into(),
@@ -77,8 +81,15 @@ async fn every_dialect_gets_json_and_streams_from_the_mock() {
             } else {
                 dialect.decode_response(&bytes).unwrap()
             };
-            assert_eq!(text_of(&answer), "hello gateway", "{dialect:?} stream={stream}");
-            assert!(answer.usage.output_tokens > 0, "{dialect:?} stream={stream}");
+            assert_eq!(
+                text_of(&answer),
+                "hello gateway",
+                "{dialect:?} stream={stream}"
+            );
+            assert!(
+                answer.usage.output_tokens > 0,
+                "{dialect:?} stream={stream}"
+            );
         }
     }
     let records = gw.stop().await;
@@ -127,7 +138,10 @@ async fn anthropic_beta_query_and_gemini_path_prefixes_are_accepted() {
     let (_, body) = ask(Dialect::Gemini, false);
     for prefix in ["/v1beta", "/v1", ""] {
         let r = http
-            .post(format!("{}{prefix}/models/gemini-2.5-flash:generateContent", gw.url))
+            .post(format!(
+                "{}{prefix}/models/gemini-2.5-flash:generateContent",
+                gw.url
+            ))
             .json(&body)
             .send()
             .await
@@ -154,7 +168,10 @@ async fn count_tokens_endpoints_estimate() {
     assert!(v["input_tokens"].as_u64().unwrap() > 0, "{v}");
     let (_, body) = ask(Dialect::Gemini, false);
     let v: Value = http
-        .post(format!("{}/v1beta/models/gemini-2.5-pro:countTokens", gw.url))
+        .post(format!(
+            "{}/v1beta/models/gemini-2.5-pro:countTokens",
+            gw.url
+        ))
         .json(&body)
         .send()
         .await
@@ -164,4 +181,25 @@ async fn count_tokens_endpoints_estimate() {
         .unwrap();
     assert!(v["totalTokens"].as_u64().unwrap() > 0, "{v}");
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_without_include_usage_gets_no_usage_chunk_but_is_recorded() {
+    let gw = Gateway::start(MOCK_ONLY).await;
+    let body = json!({"model": "m", "stream": true,
+                      "messages": [{"role": "user", "content": "hello gateway"}]});
+    let text = client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("\"usage\""), "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    let records = gw.stop().await;
+    assert_eq!(records.len(), 1);
+    assert!(records[0].output_tokens > 0, "{:?}", records[0]);
 }

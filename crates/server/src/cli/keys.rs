@@ -7,6 +7,7 @@ use switchyard_core::keys::{self, ApiKey};
 
 use super::store_cmd::{print_table, with_store, StoreArgs};
 use crate::pipeline::unix_ms;
+use switchyard_store::Engine;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -132,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// `30d`, `12h`, `90m`, `45s` in milliseconds.
-pub(super) fn parse_lifetime(text: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_lifetime(text: &str) -> anyhow::Result<i64> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());

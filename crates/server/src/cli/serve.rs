@@ -12,7 +12,7 @@ use anyhow::Context;
 use switchyard_core::config::{Config, SystemSecrets};
 use switchyard_core::usage::UsageRecord;
 use switchyard_core::writer::{self, UsageSink, WriterConfig};
-use switchyard_store::Store;
+use switchyard_store::{Engine, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::unix_ms;
@@ -127,7 +127,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     let server =
         axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     let drain = Duration::from_secs(args.drain_timeout);
-    let mut server = std::pin::pin!(server.into_future());
+    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
     tokio::select! {
         res = &mut server => res.context("serving")?,
         _ = async { shutdown.cancelled().await; tokio::time::sleep(drain).await } => {

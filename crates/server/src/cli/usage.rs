@@ -5,6 +5,7 @@ use switchyard_core::usage::UsageGroup;
 
 use super::store_cmd::{print_table, with_store, StoreArgs};
 use crate::pipeline::unix_ms;
+use switchyard_store::Engine;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

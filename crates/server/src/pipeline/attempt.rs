@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;

@@ -53,22 +53,36 @@ enum Mode {
     Translate,
 }
 
-pub(crate) async fn commit(s: Start<'_>) -> Attempt {
-    let member = s.lease.index();
-    let mode = match (s.passthrough, s.strip_usage) {
+pub(crate) async fn commit(start: Start<'_>) -> Attempt {
+    let Start {
+        state,
+        call,
+        provider,
+        pool,
+        lease,
+        resp,
+        sent,
+        rec,
+        upstream,
+        passthrough,
+        strip_usage,
+        include_usage,
+    } = start;
+    let member = lease.index();
+    let mode = match (passthrough, strip_usage) {
         (true, false) => Mode::Passthrough,
         (true, true) => Mode::StripUsage,
         (false, _) => Mode::Translate,
     };
     let mut f = Forward {
         parser: sse::Parser::new(),
-        decoder: s.upstream.stream_decoder(),
-        encoder: s.call.dialect.stream_encoder(&EncodeOptions {
-            include_usage: s.include_usage,
+        decoder: upstream.stream_decoder(),
+        encoder: call.dialect.stream_encoder(&EncodeOptions {
+            include_usage,
             ..EncodeOptions::default()
         }),
         mode,
-        client: s.call.dialect,
+        client: call.dialect,
         items: Vec::new(),
         events: Vec::new(),
         usage: Default::default(),
@@ -77,14 +91,14 @@ pub(crate) async fn commit(s: Start<'_>) -> Attempt {
         meaningful: false,
         early_error: None,
     };
-    let mut body = s.resp.bytes_stream();
-    let deadline = s.sent + s.provider.timeouts.first_byte;
+    let mut body = resp.bytes_stream();
+    let deadline = sent + provider.timeouts.first_byte;
     let mut first = BytesMut::new();
     loop {
         let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
             Err(_) => {
                 return retry(
-                    &s,
+                    pool,
                     member,
                     Outcome::Timeout,
                     ErrorKind::Timeout,
@@ -93,7 +107,7 @@ pub(crate) async fn commit(s: Start<'_>) -> Attempt {
             }
             Ok(None) => {
                 return retry(
-                    &s,
+                    pool,
                     member,
                     Outcome::ServerError { status: 502 },
                     ErrorKind::Api,
@@ -102,7 +116,7 @@ pub(crate) async fn commit(s: Start<'_>) -> Attempt {
             }
             Ok(Some(Err(_))) => {
                 return retry(
-                    &s,
+                    pool,
                     member,
                     Outcome::ConnectFailed,
                     ErrorKind::Api,
@@ -124,8 +138,8 @@ pub(crate) async fn commit(s: Start<'_>) -> Attempt {
                 _ => Outcome::ServerError { status: e.status() },
             };
             let retry = outcome.retry_elsewhere();
-            s.pool.report(member, &outcome, now_std());
-            s.rec.waited(s.sent.elapsed());
+            pool.report(member, &outcome, now_std());
+            rec.waited(sent.elapsed());
             let err = crate::render::ApiError { body: e };
             return if retry {
                 Attempt::Retry(err)
@@ -138,8 +152,8 @@ pub(crate) async fn commit(s: Start<'_>) -> Attempt {
             break;
         }
     }
-    s.rec.waited(s.sent.elapsed());
-    s.pool.report(member, &Outcome::Success, now_std());
+    rec.waited(sent.elapsed());
+    pool.report(member, &Outcome::Success, now_std());
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(32);
     let mut resp = Response::new(Body::from_stream(tokio_stream_from(rx)));
@@ -150,28 +164,22 @@ pub(crate) async fn commit(s: Start<'_>) -> Attempt {
         HeaderValue::from_static("text/event-stream"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    s.rec.stamp(&mut resp);
+    rec.stamp(&mut resp);
     let task = Task {
-        state: s.state.clone(),
-        rec: s.rec.clone(),
-        lease: s.lease,
-        idle: s.provider.timeouts.idle,
-        ping_every: s.state.limits.ping_interval,
+        state: state.clone(),
+        rec: rec.clone(),
+        lease,
+        idle: provider.timeouts.idle,
+        ping_every: state.limits.ping_interval,
         tx,
     };
     let first = first.freeze();
-    s.state.tasks.spawn(task.run(f, body, first));
+    state.tasks.spawn(task.run(f, body, first));
     Attempt::Done(resp)
 }
 
-fn retry(
-    s: &Start<'_>,
-    member: usize,
-    outcome: Outcome,
-    kind: ErrorKind,
-    message: &str,
-) -> Attempt {
-    s.pool.report(member, &outcome, now_std());
+fn retry(pool: &Pool, member: usize, outcome: Outcome, kind: ErrorKind, message: &str) -> Attempt {
+    pool.report(member, &outcome, now_std());
     Attempt::Retry(stream_error(kind, message))
 }
 
