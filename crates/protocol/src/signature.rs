@@ -7,7 +7,10 @@
 //! wrapper belongs to the client dialect's own family.
 //!
 //! Gemini's `thoughtSignature` is base64 bytes (its SDKs decode it), so for Gemini clients the
-//! wrapper itself is base64; other dialects take the wrapper as text.
+//! wrapper itself is base64; other dialects take the wrapper as text. Anthropic and Responses
+//! tool calls have no signature field: their response encoders put a Gemini call's signature
+//! in an empty thinking block / reasoning item just before the call, which comes back in the
+//! client's history as a thinking block that the Gemini request encoder moves onto the call.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

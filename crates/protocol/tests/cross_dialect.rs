@@ -3,8 +3,10 @@
 //! test file; these pin the behaviour of pairs.
 
 use serde_json::{json, Value};
-use switchyard_protocol::ir::{Block, ErrorBody, ErrorKind, Family, Role};
-use switchyard_protocol::{translate, Dialect, EncodeOptions, Error};
+use switchyard_protocol::ir::{
+    check_well_formed, Block, Collector, ErrorBody, ErrorKind, Family, Role,
+};
+use switchyard_protocol::{sse, translate, Dialect, EncodeOptions, Error};
 
 fn opts() -> EncodeOptions {
     EncodeOptions::default()
@@ -485,4 +487,244 @@ fn previous_response_id_is_refused_by_every_stateless_target() {
     }
     let r = req(Dialect::Responses, Dialect::Responses, body).unwrap();
     assert_eq!(r["previous_response_id"], "resp_abc");
+}
+
+/// The signature Gemini put on the first call of the turns below (base64 bytes).
+const CALL_SIG: &str = "CiQB0e2Kb7xVJ1r9Vh0yGm3QfWw8r2q+E1nKk3v0Zc5pXn1Uq4Yk=";
+
+/// A Gemini 3 turn: a thought summary, then two parallel calls, the first one signed.
+fn gemini_signed_calls() -> Value {
+    json!({
+        "candidates": [{"content": {"role": "model", "parts": [
+            {"text": "**Planning**\n\nBoth cities at once.", "thought": true},
+            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+             "thoughtSignature": CALL_SIG},
+            {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}}
+        ]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 10, "totalTokenCount": 30},
+        "modelVersion": "gemini-3-pro-preview",
+        "responseId": "resp-sig"
+    })
+}
+
+/// The same turn as a Gemini stream: one chunk per part, the last with the finish reason.
+fn gemini_signed_calls_stream() -> Vec<u8> {
+    let body = gemini_signed_calls();
+    let parts = body["candidates"][0]["content"]["parts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let mut chunk = body.clone();
+        chunk["candidates"][0]["content"]["parts"] = json!([part]);
+        if i + 1 < parts.len() {
+            chunk["candidates"][0]["finishReason"] = Value::Null;
+        }
+        out.extend_from_slice(format!("data: {chunk}\n\n").as_bytes());
+    }
+    out
+}
+
+/// What a client's SDK accumulates from a stream in its dialect, as that dialect's response.
+fn accumulate(client: Dialect, sse: &[u8]) -> Value {
+    let events = translate::stream_events(client, sse).expect("client stream decodes");
+    check_well_formed(&events).expect("client stream is well formed");
+    let mut c = Collector::new();
+    for ev in &events {
+        c.push(ev);
+    }
+    let body = client.encode_response(&c.finish(), &opts());
+    to_value(body.expect("encodes"))
+}
+
+/// The model turns Gemini receives, as a list of parts.
+fn model_parts(g: &Value) -> Vec<Value> {
+    let contents = g["contents"].as_array().cloned().unwrap_or_default();
+    contents
+        .iter()
+        .filter(|c| c["role"] == "model")
+        .flat_map(|c| c["parts"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// The calls' signatures as Gemini receives them, in order.
+fn call_signatures(g: &Value) -> Vec<Value> {
+    model_parts(g)
+        .into_iter()
+        .filter(|p| p.get("functionCall").is_some())
+        .map(|p| p.get("thoughtSignature").cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+/// A Gemini call's signature reaches an Anthropic client as an empty thinking block before the
+/// call, comes back in the client's history, and is sent to Gemini on that call again (Gemini
+/// 3 rejects the turn without it). An Anthropic upstream never sees it.
+#[test]
+fn gemini_call_signatures_come_home_through_anthropic_clients() {
+    let buffered = resp(Dialect::Gemini, Dialect::Anthropic, gemini_signed_calls());
+    let sse = translate::stream(
+        Dialect::Gemini,
+        Dialect::Anthropic,
+        &gemini_signed_calls_stream(),
+        &opts(),
+    )
+    .unwrap();
+    let indices: Vec<u64> = sse_frames(&sse)
+        .iter()
+        .filter(|d| d["type"] == "content_block_start")
+        .map(|d| d["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [0, 1, 2, 3], "wire indices stay contiguous");
+    let streamed = accumulate(Dialect::Anthropic, &sse);
+    for (how, answer) in [("buffered", buffered), ("streamed", streamed)] {
+        let content = answer["content"].as_array().unwrap().clone();
+        let kinds: Vec<&str> = content
+            .iter()
+            .map(|b| b["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            ["thinking", "thinking", "tool_use", "tool_use"],
+            "{how}"
+        );
+        assert_eq!(content[1]["thinking"], "", "{how}");
+        assert_eq!(
+            content[1]["signature"],
+            format!("sy1.gemini.{CALL_SIG}"),
+            "{how}"
+        );
+        let (id0, id1) = (&content[2]["id"], &content[3]["id"]);
+        let history = json!({
+            "model": "gemini-3-pro-preview", "max_tokens": 1024,
+            "messages": [
+                {"role": "user", "content": "Weather in Paris and Tokyo?"},
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": id0, "content": "18C"},
+                    {"type": "tool_result", "tool_use_id": id1, "content": "24C"}
+                ]}
+            ]
+        });
+        let g = req(Dialect::Anthropic, Dialect::Gemini, history.clone()).unwrap();
+        assert_eq!(
+            call_signatures(&g),
+            [json!(CALL_SIG), Value::Null],
+            "{how}: {g:#}"
+        );
+        assert_eq!(model_parts(&g).len(), 2, "nothing else carries it: {g:#}");
+
+        let a = req(Dialect::Anthropic, Dialect::Anthropic, history).unwrap();
+        let kinds: Vec<&Value> = a["messages"][1]["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| &b["type"])
+            .collect();
+        assert_eq!(kinds, ["tool_use", "tool_use"], "{how}: {a:#}");
+    }
+}
+
+/// The same through a Responses client: a reasoning item with an empty summary before the
+/// call carries the signature, and an OpenAI upstream never sees it.
+#[test]
+fn gemini_call_signatures_come_home_through_responses_clients() {
+    let buffered = resp(Dialect::Gemini, Dialect::Responses, gemini_signed_calls());
+    let sse = translate::stream(
+        Dialect::Gemini,
+        Dialect::Responses,
+        &gemini_signed_calls_stream(),
+        &opts(),
+    )
+    .unwrap();
+    let indices: Vec<u64> = sse_frames(&sse)
+        .iter()
+        .filter(|d| d["type"] == "response.output_item.added")
+        .map(|d| d["output_index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [0, 1, 2, 3], "output indices stay contiguous");
+    let streamed = accumulate(Dialect::Responses, &sse);
+    for (how, answer) in [("buffered", buffered), ("streamed", streamed)] {
+        let output = answer["output"].as_array().unwrap().clone();
+        let kinds: Vec<&str> = output.iter().map(|i| i["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            ["reasoning", "reasoning", "function_call", "function_call"],
+            "{how}"
+        );
+        assert_eq!(output[1]["summary"], json!([]), "{how}");
+        assert_eq!(
+            output[1]["encrypted_content"],
+            format!("sy1.gemini.{CALL_SIG}"),
+            "{how}"
+        );
+        let mut input = vec![json!({"role": "user", "content": "Weather in Paris and Tokyo?"})];
+        input.extend(output.iter().cloned());
+        for call in &output[2..] {
+            input.push(
+                json!({"type": "function_call_output", "call_id": call["call_id"], "output": "ok"}),
+            );
+        }
+        let history = json!({"model": "gemini-3-pro-preview", "input": input, "store": false});
+        let g = req(Dialect::Responses, Dialect::Gemini, history.clone()).unwrap();
+        assert_eq!(
+            call_signatures(&g),
+            [json!(CALL_SIG), Value::Null],
+            "{how}: {g:#}"
+        );
+        assert_eq!(model_parts(&g).len(), 2, "nothing else carries it: {g:#}");
+
+        let o = req(Dialect::Responses, Dialect::Responses, history).unwrap();
+        assert!(
+            !o.to_string().contains(CALL_SIG),
+            "{how}: never handed to OpenAI: {o:#}"
+        );
+    }
+}
+
+/// OpenAI Chat clients have no place for a call's signature: for Gemini 3 the history gets the
+/// placeholder Google documents for calls without one, on the first call of the turn.
+#[test]
+fn gemini_3_history_from_chat_clients_gets_the_documented_placeholder() {
+    let o = resp(Dialect::Gemini, Dialect::OpenAiChat, gemini_signed_calls());
+    let calls = o["choices"][0]["message"]["tool_calls"].clone();
+    let history = |model: &str| {
+        json!({
+            "model": model,
+            "messages": [
+                {"role": "user", "content": "Weather in Paris and Tokyo?"},
+                {"role": "assistant", "content": null, "tool_calls": calls},
+                {"role": "tool", "tool_call_id": calls[0]["id"], "content": "18C"},
+                {"role": "tool", "tool_call_id": calls[1]["id"], "content": "24C"}
+            ]
+        })
+    };
+    let g3 = req(
+        Dialect::OpenAiChat,
+        Dialect::Gemini,
+        history("gemini-3-pro-preview"),
+    )
+    .unwrap();
+    assert_eq!(
+        call_signatures(&g3),
+        [json!("skip_thought_signature_validator"), Value::Null]
+    );
+    let g25 = req(
+        Dialect::OpenAiChat,
+        Dialect::Gemini,
+        history("gemini-2.5-pro"),
+    )
+    .unwrap();
+    assert_eq!(call_signatures(&g25), [Value::Null, Value::Null]);
+}
+
+/// Each SSE frame's data as JSON.
+fn sse_frames(body: &[u8]) -> Vec<Value> {
+    sse::parse_all(body)
+        .into_iter()
+        .filter_map(|item| match item {
+            sse::Item::Frame(f) => serde_json::from_str(&f.data).ok(),
+            _ => None,
+        })
+        .collect()
 }

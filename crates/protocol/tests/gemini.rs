@@ -673,6 +673,111 @@ fn thinking_text_is_dropped_and_its_gemini_signature_moves_to_the_next_part() {
     );
 }
 
+/// Two signed thoughts in a row (thought text, then the empty block that carried a call's
+/// signature to an Anthropic client): each signature keeps its own part, the call's on the call.
+#[test]
+fn consecutive_gemini_signed_thoughts_keep_both_signatures() {
+    let thought = |text: &str, sig: &str| {
+        Block::Thinking(ir::Thinking {
+            text: text.into(),
+            signature: Some(gemini_sig(sig)),
+            extras: Extras::default(),
+        })
+    };
+    let req = ir::Request {
+        messages: vec![
+            user("go"),
+            Message::new(
+                Role::Assistant,
+                vec![
+                    thought("planning", "THOUGHT"),
+                    thought("", "CALL"),
+                    tool_use("c1", "f", None),
+                ],
+            ),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        encode_req(&req)["contents"][1]["parts"],
+        json!([
+            {"text": "", "thoughtSignature": "THOUGHT"},
+            {"functionCall": {"name": "f", "args": {"q": 1}}, "thoughtSignature": "CALL"}
+        ])
+    );
+}
+
+/// Gemini 3 rejects a model turn whose first call has no signature; for calls that never had
+/// one, Google documents `skip_thought_signature_validator`. Only the first call of each turn
+/// gets it, only for Gemini 3, and a signature from Gemini is never replaced.
+#[test]
+fn gemini_3_unsigned_first_calls_get_the_documented_placeholder() {
+    let anthropic_sig = Signature {
+        family: Family::Anthropic,
+        value: "EqQBCkYIARgC".into(),
+    };
+    let turn = |calls: Vec<Block>| Message::new(Role::Assistant, calls);
+    let results = |ids: &[&str]| {
+        let blocks = ids
+            .iter()
+            .map(|id| tool_result(id, Some("f"), vec![Block::text("ok")], false))
+            .collect();
+        Message::new(Role::User, blocks)
+    };
+    let req = |model: &str| ir::Request {
+        model: model.into(),
+        messages: vec![
+            user("go"),
+            turn(vec![
+                Block::text("Calling both."),
+                tool_use("c1", "f", None),
+                tool_use("c2", "f", None),
+            ]),
+            results(&["c1", "c2"]),
+            turn(vec![tool_use("c3", "f", Some(gemini_sig("REAL")))]),
+            results(&["c3"]),
+            turn(vec![tool_use("c4", "f", Some(anthropic_sig.clone()))]),
+            results(&["c4"]),
+            turn(vec![Block::text("Done.")]),
+        ],
+        ..Default::default()
+    };
+    let signatures = |out: &Value| -> Vec<Value> {
+        let mut sigs = Vec::new();
+        for c in out["contents"].as_array().unwrap() {
+            for p in c["parts"].as_array().unwrap() {
+                if c["role"] == "model" {
+                    sigs.push(p.get("thoughtSignature").cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        sigs
+    };
+    let skip = json!("skip_thought_signature_validator");
+    for model in ["gemini-3-pro-preview", "models/gemini-3-flash-preview"] {
+        assert_eq!(
+            signatures(&encode_req(&req(model))),
+            [
+                Value::Null,
+                skip.clone(),
+                Value::Null,
+                json!("REAL"),
+                skip.clone(),
+                Value::Null
+            ],
+            "{model}"
+        );
+    }
+    for model in ["gemini-2.5-pro", "gemini-2.0-flash", ""] {
+        let out = encode_req(&req(model));
+        assert!(
+            !out.to_string().contains("skip_thought"),
+            "{model}: {out:#}"
+        );
+        assert_eq!(signatures(&out)[3], json!("REAL"));
+    }
+}
+
 #[test]
 fn sampling_choice_format_and_reasoning_mapping() {
     let req = ir::Request {

@@ -343,15 +343,35 @@ pub(crate) fn plain_text(b: &WireBlock) -> Option<&str> {
 }
 
 /// Encodes blocks, leaving out those a request must not carry (`None` from
-/// [`encode_block`]).
+/// [`encode_block`]). For a client, a tool call carrying another family's signature is
+/// preceded by the thinking block that carries it ([`signature_carrier`]).
 pub(crate) fn encode_blocks(blocks: &[Block], target: Target) -> Result<Vec<WireBlock>, Error> {
     let mut out = Vec::with_capacity(blocks.len());
     for b in blocks {
+        if let (Target::Response, Block::ToolUse(t)) = (target, b) {
+            out.extend(t.signature.as_ref().and_then(signature_carrier));
+        }
         if let Some(w) = encode_block(b, target)? {
             out.push(w);
         }
     }
     Ok(out)
+}
+
+/// The thinking block that carries a foreign signature of a tool call to a client: empty
+/// `thinking`, the signature wrapped. `tool_use` has no signature field, and a Gemini call's
+/// `thoughtSignature` must go back with the call (Gemini 3 rejects the turn without it); the
+/// client returns the block in its history, the decoder reads the wrapper, and the Gemini
+/// encoder moves the signature onto the call that follows. `None` for an Anthropic
+/// signature, which no Anthropic tool call carries.
+pub(crate) fn signature_carrier(sig: &ir::Signature) -> Option<WireBlock> {
+    (sig.family != D.family()).then(|| {
+        WireBlock::Known(KnownBlock::Thinking(wire::ThinkingBlock {
+            extra: Map::new(),
+            thinking: String::new(),
+            signature: Some(signature::to_wire(sig, D.family())),
+        }))
+    })
 }
 
 /// One IR block on the wire; `None` when it is left out on purpose: empty text in a request

@@ -12,7 +12,12 @@
 //!
 //! Thinking: thought text from another dialect is not sent (Gemini ignores thoughts in
 //! history); its Gemini signature moves to the next part of the turn (or an empty text part
-//! when nothing follows). Thought parts a Gemini client sent are sent back as they were.
+//! when nothing follows). That is also how a call's signature comes home from Anthropic and
+//! Responses clients, who received it as a thinking block or reasoning item just before the
+//! call. Thought parts a Gemini client sent are sent back as they were. For Gemini 3, the
+//! first call of a model turn that still has no signature (history from OpenAI Chat, which
+//! has no place for one, or from another model) gets [`SKIP_SIGNATURE`], the value Google
+//! documents for exactly that case; Gemini 3 rejects the turn otherwise.
 
 use std::collections::HashMap;
 
@@ -185,8 +190,12 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
     if req.previous_response_id.is_some() {
         return Err(Error::unsupported("previous_response_id", Dialect::Gemini));
     }
+    let mut contents = encode_contents(req, opts)?;
+    if validates_call_signatures(&req.model) {
+        skip_missing_call_signatures(&mut contents);
+    }
     let w = wire::Request {
-        contents: encode_contents(req, opts)?,
+        contents,
         system_instruction: encode_system(req)?,
         tools: config::encode_tools(&req.tools)?,
         tool_config: config::encode_tool_config(req),
@@ -352,7 +361,11 @@ fn encode_blocks(
             }
             Block::Thinking(t) => {
                 if let Some(sig) = own(&t.signature) {
-                    pending = Some(sig);
+                    // Two in a row (thought text, then the carrier of a call's signature from
+                    // an Anthropic or Responses client): the first keeps a part of its own.
+                    if let Some(earlier) = pending.replace(sig) {
+                        out.push(signature_part(earlier));
+                    }
                 }
                 continue;
             }
@@ -433,12 +446,43 @@ fn encode_blocks(
         out.push(part);
     }
     if let Some(sig) = pending {
-        out.push(wire::Part {
-            text: Some(String::new()),
-            thought_signature: Some(sig),
-            ..Default::default()
-        });
+        out.push(signature_part(sig));
     }
     out.extend(trailing);
     Ok(out)
+}
+
+/// An empty text part carrying a signature that no other part can.
+fn signature_part(sig: String) -> wire::Part {
+    wire::Part {
+        text: Some(String::new()),
+        thought_signature: Some(sig),
+        ..Default::default()
+    }
+}
+
+/// The `thoughtSignature` Google documents for a function call that has no signature from
+/// Gemini (history written by another model, or shown to a client with no place for one,
+/// such as OpenAI Chat). It is the provider's own way of saying "none", not an invented
+/// signature.
+const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
+
+/// Whether the model validates call signatures: Gemini 3 rejects a model turn whose first
+/// `functionCall` has none.
+fn validates_call_signatures(model: &str) -> bool {
+    model
+        .strip_prefix("models/")
+        .unwrap_or(model)
+        .starts_with("gemini-3")
+}
+
+/// Puts [`SKIP_SIGNATURE`] on the first `functionCall` part of each model turn that has no
+/// signature. A signature from Gemini is never replaced.
+fn skip_missing_call_signatures(contents: &mut [wire::Content]) {
+    for c in contents.iter_mut().filter(|c| effective_role(c) == "model") {
+        if let Some(call) = c.parts.iter_mut().find(|p| p.function_call.is_some()) {
+            call.thought_signature
+                .get_or_insert_with(|| SKIP_SIGNATURE.to_string());
+        }
+    }
 }

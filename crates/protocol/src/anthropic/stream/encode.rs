@@ -2,7 +2,8 @@
 //! `message_start`, blocks numbered contiguously, every started block stopped, one
 //! `message_delta` (IR deltas are merged, since the SDKs overwrite `stop_reason` with each
 //! one) carrying the cumulative usage, then `message_stop`. Events with no Anthropic form
-//! (a Gemini text signature, say) write nothing. Foreign signatures travel wrapped.
+//! (a Gemini text signature, say) write nothing. Foreign signatures travel wrapped; one on a
+//! tool call travels in a thinking block of its own, streamed whole just before the call.
 
 use serde_json::{json, Map, Value};
 
@@ -10,7 +11,7 @@ use super::super::content::{encode_citation, Target};
 use super::super::error::to_detail;
 use super::super::response::{stop_reason_to_wire, usage_to_wire};
 use super::super::wire::{self, Block as WireBlock, KnownBlock};
-use crate::ir::{BlockStart, Delta, StopReason, StreamEvent, ToolCallKind, Usage};
+use crate::ir::{BlockStart, Delta, Signature, StopReason, StreamEvent, ToolCallKind, Usage};
 use crate::{ids, signature, sse, Dialect, EncodeOptions};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,13 @@ impl StreamEncoder {
             }
             StreamEvent::BlockStart { block, .. } => {
                 self.close_open(out);
+                if let BlockStart::ToolUse {
+                    signature: Some(sig),
+                    ..
+                } = block
+                {
+                    self.signature_carrier(sig, out);
+                }
                 let (kind, content_block) = block_start(block);
                 let index = self.next_index;
                 self.next_index += 1;
@@ -127,6 +135,29 @@ impl StreamEncoder {
                 self.done = true;
             }
         }
+    }
+
+    /// A foreign signature on a tool call, as a whole thinking block with empty text right
+    /// before the call (what `content::signature_carrier` is in a buffered response). It takes
+    /// the next wire index; later blocks follow it, so indices stay contiguous.
+    fn signature_carrier(&mut self, sig: &Signature, out: &mut Vec<u8>) {
+        if sig.family == Dialect::Anthropic.family() {
+            return;
+        }
+        let index = self.next_index;
+        self.next_index += 1;
+        let (kind, content_block) = block_start(&BlockStart::Thinking);
+        write(
+            out,
+            &wire::StreamEvent::ContentBlockStart {
+                index,
+                content_block,
+            },
+        );
+        if let Some(delta) = wire_delta(&kind, &Delta::Signature(sig.clone())) {
+            write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
+        }
+        write(out, &wire::StreamEvent::ContentBlockStop { index });
     }
 
     /// Nothing follows `message_stop` in this dialect.
@@ -190,7 +221,7 @@ fn block_start(block: &BlockStart) -> (Open, WireBlock) {
                 data: data.clone(),
             }),
         ),
-        // A Gemini signature on a call has no Anthropic field; it is not written.
+        // A Gemini signature on a call has no field here: `signature_carrier` wrote it.
         BlockStart::ToolUse { id, name, kind, .. } => {
             let id = ids::anthropic_tool_id(id).into_owned();
             if *kind == ToolCallKind::Server {

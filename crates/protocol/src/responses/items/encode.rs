@@ -189,7 +189,10 @@ impl<'a> ItemWriter<'a> {
 
     fn item(&mut self, block: &Block) -> Result<(), Error> {
         let value = match block {
-            Block::ToolUse(t) => self.tool_call(t)?,
+            Block::ToolUse(t) => {
+                self.signature_carrier(t);
+                self.tool_call(t)?
+            }
             Block::ToolResult(r) => self.tool_output(r)?,
             Block::Thinking(t) => match self.reasoning(t) {
                 Some(v) => v,
@@ -204,6 +207,27 @@ impl<'a> ItemWriter<'a> {
         };
         self.items.push(value);
         Ok(())
+    }
+
+    /// For a client, a tool call's foreign signature as a reasoning item of its own right
+    /// before the call (empty summary, the signature wrapped in `encrypted_content`): a
+    /// `function_call` has no signature field, and a Gemini call's `thoughtSignature` must go
+    /// back with the call (Gemini 3 rejects the turn without it). The client returns the item
+    /// in its history and the Gemini encoder moves the signature onto the call that follows.
+    fn signature_carrier(&mut self, t: &ToolUse) {
+        let Some(sig) = &t.signature else {
+            return;
+        };
+        if self.target != Target::Response || sig.family == DIALECT.family() {
+            return;
+        }
+        let carrier = Thinking {
+            signature: Some(sig.clone()),
+            ..Thinking::default()
+        };
+        if let Some(item) = self.reasoning(&carrier) {
+            self.items.push(item);
+        }
     }
 
     fn tool_call(&self, t: &ToolUse) -> Result<Value, Error> {

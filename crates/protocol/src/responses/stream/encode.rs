@@ -6,7 +6,9 @@
 //! `sequence_number` rises by one from 0 across every event.
 //!
 //! Each text block is its own message item. Blocks with no Responses form (redacted thinking,
-//! server-tool calls) are skipped whole, so output indices stay contiguous. A mid-stream
+//! server-tool calls) are skipped whole, so output indices stay contiguous. A tool call with a
+//! foreign signature (Gemini's) is preceded by a reasoning item carrying it, as in buffered
+//! responses. A mid-stream
 //! `Error` becomes one `error` event (the SDK raises it), and nothing follows it.
 
 use serde_json::{json, Map, Value};
@@ -173,6 +175,14 @@ impl StreamEncoder {
     }
 
     fn block_start(&mut self, block: &BlockStart, out: &mut Vec<u8>) {
+        if let BlockStart::ToolUse {
+            kind: ToolCallKind::Function | ToolCallKind::Custom,
+            signature: Some(sig),
+            ..
+        } = block
+        {
+            self.signature_carrier(sig, out);
+        }
         let output_index = self.output.len();
         let (kind, item_id, call_id, name) = match block {
             BlockStart::Text => (
@@ -234,6 +244,40 @@ impl StreamEncoder {
         self.current = Some(cur);
     }
 
+    /// A foreign signature on a tool call, as a whole reasoning item with an empty summary
+    /// right before the call (what the buffered encoder writes). It takes the next output
+    /// index; the call follows it.
+    fn signature_carrier(&mut self, sig: &Signature, out: &mut Vec<u8>) {
+        if sig.family == Dialect::Responses.family() {
+            return;
+        }
+        let output_index = self.output.len();
+        let cur = Current {
+            kind: Kind::Thinking,
+            item_id: self.item_id("rs"),
+            output_index,
+            text: String::new(),
+            annotations: Vec::new(),
+            summary_open: false,
+            signature: Some(sig.clone()),
+            call_id: String::new(),
+            name: String::new(),
+        };
+        let added = item_json(&cur, "in_progress");
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({"output_index": output_index, "item": added}),
+        );
+        let item = item_json(&cur, "completed");
+        self.emit(
+            out,
+            "response.output_item.done",
+            json!({"output_index": output_index, "item": item}),
+        );
+        self.output.push(item);
+    }
+
     fn block_delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
         if self.skipping {
             return;
@@ -275,7 +319,8 @@ impl StreamEncoder {
                 let fields = with(at, json!({ "delta": s }));
                 self.emit(out, "response.custom_tool_call_input.delta", fields);
             }
-            // Signatures on text or tool calls (Gemini) have no Responses field.
+            // A signature on text (Gemini) has no Responses field, nor one that arrives after
+            // a tool call started; one given with the call's start went out before it.
             _ => {}
         }
         self.current = Some(cur);
