@@ -40,7 +40,7 @@ pub(crate) async fn run(
         ));
     };
     let member = lease.index();
-    let passthrough = up == call.dialect;
+    let passthrough = up == call.dialect && !carries_foreign_signatures(&call.body);
     // A client that streams without asking for usage still has its usage recorded: ask the
     // upstream for it and strip it from what the client receives.
     let strip_usage = passthrough && up == Dialect::OpenAiChat && req.stream && !req.include_usage;
@@ -217,4 +217,13 @@ pub(crate) fn stream_error(kind: ErrorKind, message: &str) -> ApiError {
     ApiError {
         body: ErrorBody::new(kind, message),
     }
+}
+
+/// Whether a history carries thinking signatures another provider family minted (wrapped by
+/// the protocol crate as `sy1.` text, or its base64 for Gemini clients). Such a body cannot go
+/// to an upstream byte for byte: it would reject signatures it cannot verify. Through the IR,
+/// they are dropped or sent home.
+fn carries_foreign_signatures(body: &[u8]) -> bool {
+    memchr::memmem::find(body, b"\"sy1.").is_some()
+        || memchr::memmem::find(body, b"\"c3kxL").is_some()
 }

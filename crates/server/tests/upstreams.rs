@@ -1,0 +1,390 @@
+//! The gateway in front of the testkit's fake upstream, over real HTTP: every client dialect
+//! against every upstream kind, JSON and streams, with tools; failures before the first byte
+//! invisible to the client (counted at the fake); failures after it ending in an error event;
+//! sticky sessions.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{client, Gateway};
+use switchyard_protocol::ir::{Block, Collector, Response, StreamEvent};
+use switchyard_protocol::{translate, Dialect};
+use switchyard_testkit::{FakeUpstream, Plan, Reply, Script};
+
+const KINDS: [&str; 4] = ["openai", "anthropic", "gemini", "openai-responses"];
+
+fn base_url(kind: &str, fake: &FakeUpstream) -> String {
+    match kind {
+        "openai" | "openai-responses" => format!("{}/v1", fake.url()),
+        _ => fake.url(),
+    }
+}
+
+/// One provider of `kind` with the given credentials, serving every model.
+fn config(kind: &str, fake: &FakeUpstream, creds: &[&str], extra: &str) -> String {
+    let creds: Vec<String> = creds
+        .iter()
+        .map(|c| format!("{{ name = \"{c}\", secret = \"{c}\" }}"))
+        .collect();
+    format!(
+        r#"
+[[providers]]
+name = "up"
+kind = "{kind}"
+base_url = "{}"
+credentials = [{}]
+{extra}
+
+[[routes]]
+model = "*"
+targets = [{{ provider = "up" }}]
+"#,
+        base_url(kind, fake),
+        creds.join(", ")
+    )
+}
+
+fn ask(dialect: Dialect, stream: bool, tools: bool) -> (String, Value) {
+    let mut body = match dialect {
+        Dialect::Anthropic => json!({"model": "model-x", "max_tokens": 64, "stream": stream,
+            "messages": [{"role": "user", "content": "hello upstream"}]}),
+        Dialect::OpenAiChat => json!({"model": "model-x", "stream": stream,
+            "messages": [{"role": "user", "content": "hello upstream"}]}),
+        Dialect::Responses => {
+            json!({"model": "model-x", "stream": stream, "input": "hello upstream"})
+        }
+        Dialect::Gemini => {
+            json!({"contents": [{"role": "user", "parts": [{"text": "hello upstream"}]}]})
+        }
+    };
+    if stream && dialect == Dialect::OpenAiChat {
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    if tools {
+        let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+        match dialect {
+            Dialect::Anthropic => {
+                body["tools"] = json!([{"name": "get_weather", "description": "Weather", "input_schema": schema}])
+            }
+            Dialect::OpenAiChat => {
+                body["tools"] = json!([{"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": schema}}])
+            }
+            Dialect::Responses => {
+                body["tools"] = json!([{"type": "function", "name": "get_weather", "description": "Weather", "parameters": schema}])
+            }
+            Dialect::Gemini => {
+                body["tools"] = json!([{"functionDeclarations": [{"name": "get_weather", "description": "Weather", "parameters": schema}]}])
+            }
+        }
+    }
+    let path = match (dialect, stream) {
+        (Dialect::Anthropic, _) => "/v1/messages".to_string(),
+        (Dialect::OpenAiChat, _) => "/v1/chat/completions".to_string(),
+        (Dialect::Responses, _) => "/v1/responses".to_string(),
+        (Dialect::Gemini, false) => "/v1beta/models/model-x:generateContent".to_string(),
+        (Dialect::Gemini, true) => {
+            "/v1beta/models/model-x:streamGenerateContent?alt=sse".to_string()
+        }
+    };
+    (path, body)
+}
+
+/// Sends and reads the answer back into the IR (streams collected).
+async fn call(
+    gw: &Gateway,
+    dialect: Dialect,
+    stream: bool,
+    tools: bool,
+    session: Option<&str>,
+) -> (u16, Result<Response, String>, Vec<u8>) {
+    let (path, body) = ask(dialect, stream, tools);
+    let mut req = client().post(format!("{}{path}", gw.url)).json(&body);
+    if let Some(s) = session {
+        req = req.header("x-session-id", s);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    if status != 200 {
+        return (
+            status,
+            Err(String::from_utf8_lossy(&bytes).into_owned()),
+            bytes,
+        );
+    }
+    let answer = if stream {
+        match translate::stream_events(dialect, &bytes) {
+            Ok(events) => {
+                if let Some(StreamEvent::Error(e)) =
+                    events.iter().find(|e| matches!(e, StreamEvent::Error(_)))
+                {
+                    Err(e.message.clone())
+                } else {
+                    switchyard_protocol::ir::check_well_formed(&events).unwrap();
+                    let mut c = Collector::new();
+                    events.iter().for_each(|e| c.push(e));
+                    Ok(c.finish())
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        dialect.decode_response(&bytes).map_err(|e| e.to_string())
+    };
+    (status, answer, bytes)
+}
+
+fn text(r: &Response) -> String {
+    r.content
+        .iter()
+        .filter_map(|b| match b {
+            Block::Text(t) => Some(t.text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_client_dialect_reaches_every_upstream_kind() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    for kind in KINDS {
+        let gw = Gateway::start(&config(kind, &fake, &["k1"], "")).await;
+        for dialect in Dialect::ALL {
+            for stream in [false, true] {
+                let label = format!("{dialect:?} -> {kind} stream={stream}");
+                let (status, answer, raw) = call(&gw, dialect, stream, false, None).await;
+                assert_eq!(status, 200, "{label}: {}", String::from_utf8_lossy(&raw));
+                let answer = answer.unwrap_or_else(|e| panic!("{label}: {e}"));
+                assert_eq!(text(&answer), "hello upstream", "{label}");
+                assert!(
+                    answer.usage.output_tokens > 0,
+                    "{label}: {:?}",
+                    answer.usage
+                );
+            }
+        }
+        let records = gw.stop().await;
+        assert_eq!(records.len(), 8, "{kind}");
+        for r in &records {
+            assert_eq!(r.status, 200, "{kind}: {r:?}");
+            assert_eq!(r.credential, "k1");
+            assert!(r.input_tokens > 0 && r.output_tokens > 0, "{kind}: {r:?}");
+            assert_eq!(r.retries, 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn tool_calls_cross_every_pair() {
+    let fake = FakeUpstream::start(
+        Script::new().reply(Reply::ok().tool_call("get_weather", r#"{"city":"Paris"}"#)),
+    )
+    .await;
+    for kind in KINDS {
+        let gw = Gateway::start(&config(kind, &fake, &["k1"], "")).await;
+        for dialect in Dialect::ALL {
+            for stream in [false, true] {
+                let label = format!("{dialect:?} -> {kind} stream={stream}");
+                let (status, answer, raw) = call(&gw, dialect, stream, true, None).await;
+                assert_eq!(status, 200, "{label}: {}", String::from_utf8_lossy(&raw));
+                let answer = answer.unwrap_or_else(|e| panic!("{label}: {e}"));
+                let call = answer
+                    .content
+                    .iter()
+                    .find_map(|b| match b {
+                        Block::ToolUse(t) => Some(t),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| panic!("{label}: no tool call in {answer:?}"));
+                assert_eq!(call.name, "get_weather", "{label}");
+                assert_eq!(call.input, json!({"city": "Paris"}), "{label}");
+                assert_eq!(
+                    answer.stop_reason,
+                    Some(switchyard_protocol::ir::StopReason::ToolUse),
+                    "{label}"
+                );
+            }
+        }
+        gw.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_429_before_the_first_byte_is_invisible_and_the_credential_cools_down() {
+    let fake = FakeUpstream::start(Script::new().credential("k1", Reply::rate_limited(30))).await;
+    let gw = Gateway::start(&config("openai", &fake, &["k1", "k2", "k3"], "")).await;
+    for stream in [false, true] {
+        let (status, answer, _) =
+            call(&gw, Dialect::Anthropic, stream, false, Some("conv-1")).await;
+        assert_eq!(status, 200);
+        assert_eq!(text(&answer.unwrap()), "hello upstream");
+    }
+    // k1 was tried once, then cooled down for its retry-after: never asked again.
+    assert_eq!(fake.count_for("k1"), 1);
+    assert_eq!(fake.count_for("k2") + fake.count_for("k3"), 2);
+    let records = gw.stop().await;
+    assert_eq!(records[0].retries, 1);
+    assert_ne!(records[0].credential, "k1");
+}
+
+#[tokio::test]
+async fn server_errors_hangs_and_refused_connections_are_retried_invisibly() {
+    // k1 answers 500, k2 hangs before its first byte, k3 works.
+    let fake = FakeUpstream::start(
+        Script::new()
+            .credential("k1", Reply::error(500))
+            .credential("k2", Reply::hang()),
+    )
+    .await;
+    let extra = r#"timeouts = { first_byte = "300ms" }"#;
+    let gw = Gateway::start(&config("anthropic", &fake, &["k1", "k2", "k3"], extra)).await;
+    for stream in [false, true] {
+        let (status, answer, raw) = call(&gw, Dialect::OpenAiChat, stream, false, None).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&raw));
+        assert_eq!(text(&answer.unwrap()), "hello upstream");
+    }
+    assert!(fake.count_for("k3") >= 2);
+    gw.stop().await;
+
+    // A provider nobody listens on, then a working one: the refusal is invisible.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let two = format!(
+        r#"
+[[providers]]
+name = "dead"
+kind = "openai"
+base_url = "{dead_url}/v1"
+credentials = [{{ name = "d1", secret = "d1" }}]
+
+[[providers]]
+name = "up"
+kind = "openai"
+base_url = "{}/v1"
+credentials = [{{ name = "k9", secret = "k9" }}]
+
+[[routes]]
+model = "*"
+targets = [{{ provider = "dead" }}, {{ provider = "up" }}]
+"#,
+        fake.url()
+    );
+    let gw = Gateway::start(&two).await;
+    let (status, answer, _) = call(&gw, Dialect::Gemini, false, false, None).await;
+    assert_eq!(status, 200, "{answer:?}");
+    assert_eq!(text(&answer.unwrap()), "hello upstream");
+    let records = gw.stop().await;
+    assert_eq!(records[0].provider, "up");
+    assert_eq!(records[0].retries, 1);
+}
+
+#[tokio::test]
+async fn when_every_credential_is_limited_the_client_gets_429_with_retry_after() {
+    let fake = FakeUpstream::start(Script::new().reply(Reply::rate_limited(20))).await;
+    let gw = Gateway::start(&config("openai", &fake, &["k1", "k2"], "")).await;
+    let (path, body) = ask(Dialect::Anthropic, false, false);
+    let resp = client()
+        .post(format!("{}{path}", gw.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["type"], "error");
+    assert_eq!(v["error"]["type"], "rate_limit_error");
+    assert_eq!(fake.count(""), 2, "each credential tried once");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn client_errors_are_returned_as_they_are_without_retry() {
+    let fake = FakeUpstream::start(Script::new().reply(Reply::error(400))).await;
+    let gw = Gateway::start(&config("openai", &fake, &["k1", "k2"], "")).await;
+    let (status, answer, _) = call(&gw, Dialect::OpenAiChat, false, false, None).await;
+    assert_eq!(status, 400);
+    assert!(answer.is_err());
+    assert_eq!(fake.count(""), 1, "a client error is not retried");
+    // Cross-dialect: the upstream's 400 comes back in the caller's dialect.
+    let (status, answer, raw) = call(&gw, Dialect::Anthropic, false, false, None).await;
+    assert_eq!(status, 400);
+    let v: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(v["error"]["type"], "invalid_request_error", "{answer:?}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_failure_after_the_first_byte_ends_the_stream_with_an_error_event() {
+    let fake = FakeUpstream::start(
+        Script::new().reply(
+            Reply::ok()
+                .text("one two three four five six")
+                .chunks(6)
+                .drop_after(3),
+        ),
+    )
+    .await;
+    for kind in ["openai", "anthropic"] {
+        let gw = Gateway::start(&config(kind, &fake, &["k1", "k2"], "")).await;
+        for dialect in Dialect::ALL {
+            let (status, answer, raw) = call(&gw, dialect, true, false, None).await;
+            assert_eq!(status, 200, "{dialect:?} <- {kind}");
+            let message = answer.expect_err("the stream must end in an error event");
+            assert!(!message.is_empty(), "{}", String::from_utf8_lossy(&raw));
+        }
+        let records = gw.stop().await;
+        assert!(
+            records
+                .iter()
+                .all(|r| r.error_class.as_deref() == Some("stream_error")),
+            "{records:?}"
+        );
+        // No retry after commit: one call per request.
+    }
+    assert_eq!(fake.count(""), 8);
+}
+
+#[tokio::test]
+async fn a_conversation_sticks_to_its_credential_and_rebinds_after_a_429() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    let gw = Gateway::start(&config("openai", &fake, &["k1", "k2", "k3"], "")).await;
+    for _ in 0..4 {
+        let (status, _, _) = call(&gw, Dialect::OpenAiChat, false, false, Some("conv-a")).await;
+        assert_eq!(status, 200);
+    }
+    let records = gw.records().await;
+    let creds: Vec<&str> = records.iter().map(|r| r.credential.as_str()).collect();
+    assert!(creds.windows(2).all(|w| w[0] == w[1]), "sticky: {creds:?}");
+    let bound = creds[0].to_string();
+    // The bound credential starts answering 429: the conversation moves and stays moved.
+    fake.set_script(
+        Script::new().credential(bound.clone(), Plan::first(1, Reply::rate_limited(1))),
+    );
+    for _ in 0..3 {
+        let (status, _, _) = call(&gw, Dialect::OpenAiChat, false, false, Some("conv-a")).await;
+        assert_eq!(status, 200);
+    }
+    // After the cooldown, the old credential is usable again; the conversation stays put.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _, _) = call(&gw, Dialect::OpenAiChat, false, false, Some("conv-a")).await;
+    assert_eq!(status, 200);
+    let records = gw.stop().await;
+    let after: Vec<&str> = records[4..].iter().map(|r| r.credential.as_str()).collect();
+    assert!(
+        after.iter().all(|c| *c != bound),
+        "rebound away from {bound}: {after:?}"
+    );
+    assert!(
+        after.windows(2).all(|w| w[0] == w[1]),
+        "no snapping back: {after:?}"
+    );
+}
