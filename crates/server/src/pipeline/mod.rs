@@ -66,7 +66,17 @@ pub async fn handle(state: AppState, call: Call) -> Response {
     let mut rec = Recorder::new(&call);
     let mut req = match call.dialect.decode_request(&call.body) {
         Ok(r) => r,
-        Err(e) => return rec.fail(&state, ApiError::invalid(e.to_string())).await,
+        Err(e) => {
+            // Checked only on failure, so valid bodies are not scanned twice.
+            let message = match std::str::from_utf8(&call.body) {
+                Err(bad) => format!(
+                    "the request body is not valid UTF-8 (byte {})",
+                    bad.valid_up_to()
+                ),
+                Ok(_) => e.to_string(),
+            };
+            return rec.fail(&state, ApiError::invalid(message)).await;
+        }
     };
     if let Some(model) = &call.url_model {
         req.model = model.clone();
