@@ -6,8 +6,8 @@ mod support;
 use serde_json::{json, Value};
 use support::{client, Gateway};
 use switchyard_core::keys::{format_key, hash_secret, ApiKey};
-use switchyard_server::state::Limits;
 use switchyard_protocol::Dialect;
+use switchyard_server::state::Limits;
 
 const CONFIG: &str = r#"
 [[providers]]
@@ -44,8 +44,12 @@ fn path(dialect: Dialect, model: &str) -> String {
 
 fn good_body(dialect: Dialect, model: &str) -> Value {
     match dialect {
-        Dialect::Anthropic => json!({"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
-        Dialect::OpenAiChat => json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}),
+        Dialect::Anthropic => {
+            json!({"model": model, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+        }
+        Dialect::OpenAiChat => {
+            json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
+        }
         Dialect::Responses => json!({"model": model, "input": "hi"}),
         Dialect::Gemini => json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
     }
@@ -71,7 +75,15 @@ fn assert_dialect_error(dialect: Dialect, status: u16, body: &Value, label: &str
 }
 
 /// Sends raw bytes as `dialect`, expects `status`, then proves the gateway still serves.
-async fn expect(gw: &Gateway, dialect: Dialect, model: &str, body: Vec<u8>, key: Option<&str>, status: u16, mention: &str) {
+async fn expect(
+    gw: &Gateway,
+    dialect: Dialect,
+    model: &str,
+    body: Vec<u8>,
+    key: Option<&str>,
+    status: u16,
+    mention: &str,
+) {
     let label = format!("{dialect:?} expecting {status}");
     let mut req = client()
         .post(format!("{}{}", gw.url, path(dialect, model)))
@@ -85,20 +97,31 @@ async fn expect(gw: &Gateway, dialect: Dialect, model: &str, body: Vec<u8>, key:
     let v: Value = resp.json().await.unwrap();
     assert_dialect_error(dialect, status, &v, &label);
     let text = v.to_string();
-    assert!(text.contains(mention), "{label}: {text} should mention {mention:?}");
+    assert!(
+        text.contains(mention),
+        "{label}: {text} should mention {mention:?}"
+    );
     assert!(!text.contains("sy-"), "{label}: no key material in errors");
 }
 
 async fn still_serving(gw: &Gateway, key: Option<&str>) {
     for dialect in Dialect::ALL {
-        let model = if dialect == Dialect::Gemini { "claude-x" } else { "claude-x" };
+        let model = if dialect == Dialect::Gemini {
+            "claude-x"
+        } else {
+            "claude-x"
+        };
         let mut req = client()
             .post(format!("{}{}", gw.url, path(dialect, model)))
             .json(&good_body(dialect, model));
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
-        assert_eq!(req.send().await.unwrap().status(), 200, "{dialect:?} after bad input");
+        assert_eq!(
+            req.send().await.unwrap().status(),
+            200,
+            "{dialect:?} after bad input"
+        );
     }
 }
 
@@ -106,7 +129,16 @@ async fn still_serving(gw: &Gateway, key: Option<&str>) {
 async fn malformed_json() {
     let gw = Gateway::start(CONFIG).await;
     for d in Dialect::ALL {
-        expect(&gw, d, "claude-x", b"{\"model\": \"claude-x\", ".to_vec(), None, 400, "EOF").await;
+        expect(
+            &gw,
+            d,
+            "claude-x",
+            b"{\"model\": \"claude-x\", ".to_vec(),
+            None,
+            400,
+            "EOF",
+        )
+        .await;
     }
     still_serving(&gw, None).await;
     gw.stop().await;
@@ -116,13 +148,38 @@ async fn malformed_json() {
 async fn wrong_types_name_the_field() {
     let gw = Gateway::start(CONFIG).await;
     let cases = [
-        (Dialect::Anthropic, json!({"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": 7}]}), "messages[0].content"),
-        (Dialect::OpenAiChat, json!({"model": "gpt-x", "messages": "hi"}), "messages"),
-        (Dialect::Responses, json!({"model": "gpt-x", "input": 5}), "input"),
-        (Dialect::Gemini, json!({"contents": [{"role": "user", "parts": 3}]}), "contents[0].parts"),
+        (
+            Dialect::Anthropic,
+            json!({"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": 7}]}),
+            "messages[0].content",
+        ),
+        (
+            Dialect::OpenAiChat,
+            json!({"model": "gpt-x", "messages": "hi"}),
+            "messages",
+        ),
+        (
+            Dialect::Responses,
+            json!({"model": "gpt-x", "input": 5}),
+            "input",
+        ),
+        (
+            Dialect::Gemini,
+            json!({"contents": [{"role": "user", "parts": 3}]}),
+            "contents[0].parts",
+        ),
     ];
     for (d, body, field) in cases {
-        expect(&gw, d, "gemini-x", serde_json::to_vec(&body).unwrap(), None, 400, field).await;
+        expect(
+            &gw,
+            d,
+            "gemini-x",
+            serde_json::to_vec(&body).unwrap(),
+            None,
+            400,
+            field,
+        )
+        .await;
     }
     still_serving(&gw, None).await;
     gw.stop().await;
@@ -149,7 +206,16 @@ async fn body_over_the_limit() {
     for d in Dialect::ALL {
         let mut body = good_body(d, "claude-x");
         body["padding"] = json!("x".repeat(4096));
-        expect(&gw, d, "claude-x", serde_json::to_vec(&body).unwrap(), None, 413, "1024").await;
+        expect(
+            &gw,
+            d,
+            "claude-x",
+            serde_json::to_vec(&body).unwrap(),
+            None,
+            413,
+            "1024",
+        )
+        .await;
     }
     still_serving(&gw, None).await;
     gw.stop().await;
@@ -192,10 +258,46 @@ async fn missing_invalid_revoked_and_expired_keys() {
     for d in Dialect::ALL {
         let body = || serde_json::to_vec(&good_body(d, "claude-x")).unwrap();
         expect(&gw, d, "claude-x", body(), None, 401, "missing API key").await;
-        expect(&gw, d, "claude-x", body(), Some("sk-not-ours"), 401, "invalid API key").await;
-        expect(&gw, d, "claude-x", body(), Some(&format_key("good", "wrong")), 401, "invalid API key").await;
-        expect(&gw, d, "claude-x", body(), Some(&format_key("gone", "s3cret")), 401, "revoked").await;
-        expect(&gw, d, "claude-x", body(), Some(&format_key("old", "s3cret")), 401, "expired").await;
+        expect(
+            &gw,
+            d,
+            "claude-x",
+            body(),
+            Some("sk-not-ours"),
+            401,
+            "invalid API key",
+        )
+        .await;
+        expect(
+            &gw,
+            d,
+            "claude-x",
+            body(),
+            Some(&format_key("good", "wrong")),
+            401,
+            "invalid API key",
+        )
+        .await;
+        expect(
+            &gw,
+            d,
+            "claude-x",
+            body(),
+            Some(&format_key("gone", "s3cret")),
+            401,
+            "revoked",
+        )
+        .await;
+        expect(
+            &gw,
+            d,
+            "claude-x",
+            body(),
+            Some(&format_key("old", "s3cret")),
+            401,
+            "expired",
+        )
+        .await;
     }
     still_serving(&gw, Some(&good)).await;
     // Each dialect's own header works too.
@@ -208,7 +310,10 @@ async fn missing_invalid_revoked_and_expired_keys() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = client()
-        .post(format!("{}/v1beta/models/claude-x:generateContent?key={good}", gw.url))
+        .post(format!(
+            "{}/v1beta/models/claude-x:generateContent?key={good}",
+            gw.url
+        ))
         .json(&good_body(Dialect::Gemini, "claude-x"))
         .send()
         .await
@@ -233,7 +338,16 @@ async fn content_the_target_cannot_take() {
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
         {"type": "text", "text": "what is it?"}
     ]}]});
-    expect(&gw, Dialect::OpenAiChat, "gemini-pro", serde_json::to_vec(&body).unwrap(), None, 400, "remote image URL").await;
+    expect(
+        &gw,
+        Dialect::OpenAiChat,
+        "gemini-pro",
+        serde_json::to_vec(&body).unwrap(),
+        None,
+        400,
+        "remote image URL",
+    )
+    .await;
     still_serving(&gw, None).await;
     gw.stop().await;
 }
