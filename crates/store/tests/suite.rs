@@ -35,10 +35,10 @@ fn record(i: usize) -> UsageRecord {
         credential: format!("cred-{}", i % 5),
         client_dialect: "anthropic".to_string(),
         upstream_dialect: "openai".to_string(),
-        stream: i % 2 == 0,
-        status: if i % 10 == 0 { 429 } else { 200 },
+        stream: i.is_multiple_of(2),
+        status: if i.is_multiple_of(10) { 429 } else { 200 },
         latency_ms: 100 + n,
-        ttfb_ms: (i % 3 != 0).then_some(20 + n),
+        ttfb_ms: (!i.is_multiple_of(3)).then_some(20 + n),
         overhead_us: 50,
         input_tokens: (n % 100) * 10,
         output_tokens: n % 7,
@@ -47,8 +47,8 @@ fn record(i: usize) -> UsageRecord {
         reasoning_tokens: n % 3,
         cost_micros: (i % 50) as i64 * 3 + 1,
         retries: (i % 4) as u32,
-        error_class: (i % 10 == 0).then(|| "rate_limited".to_string()),
-        session_id: (i % 2 == 0).then(|| format!("sess-{}", i % 8)),
+        error_class: i.is_multiple_of(10).then(|| "rate_limited".to_string()),
+        session_id: i.is_multiple_of(2).then(|| format!("sess-{}", i % 8)),
         run_id: None,
     }
 }
@@ -84,7 +84,7 @@ fn expected_summary(
     }
     let mut out: Vec<UsageSummary> = groups.into_values().collect();
     // BTreeMap gave bytewise group order; a stable sort keeps it as the tie-break.
-    out.sort_by(|a, b| (b.cost_micros, b.requests).cmp(&(a.cost_micros, a.requests)));
+    out.sort_by_key(|s| std::cmp::Reverse((s.cost_micros, s.requests)));
     out
 }
 
@@ -663,6 +663,8 @@ async fn unknown_url_scheme_is_refused() {
 /// Not a test: measures the batching writer's sink, 10,000 records in batches of several
 /// sizes, best of five rounds (the machine is shared, so the best round is the signal). Run
 /// with `cargo test -p switchyard-store --release --test suite -- --ignored --nocapture`.
+// A measurement, not a check of logic: wall time is exactly what it reports.
+#[allow(clippy::disallowed_methods)]
 async fn measure_insert_usage<E: Engine>(engine: &str, store: &E) {
     let records: Vec<UsageRecord> = (0..10_000).map(record).collect();
     for batch_size in [10_000, 1_000, 100] {
