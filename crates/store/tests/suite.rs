@@ -632,6 +632,14 @@ async fn reopen_is_idempotent(url: &str, engine: &str) {
 async fn sqlite_reopen_is_idempotent() {
     let db = common::SqliteDb::new();
     reopen_is_idempotent(&db.url(), "sqlite").await;
+    assert!(db.path().is_file(), "folders and file created");
+
+    // WAL journal: a write leaves its `-wal` file beside the database while connections live.
+    let store = Store::open(&db.url()).await.expect("open");
+    store.insert_usage(&[record(3)]).await.expect("usage");
+    let wal = db.path().with_file_name("switchyard.db-wal");
+    assert!(wal.is_file(), "{} missing: not in WAL mode", wal.display());
+    store.close().await;
 }
 
 #[tokio::test]

@@ -29,7 +29,11 @@ impl SqliteDb {
     }
 
     pub fn url(&self) -> String {
-        format!("sqlite://{}/data/switchyard.db", self.dir.path().display())
+        format!("sqlite://{}", self.path().display())
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("data").join("switchyard.db")
     }
 }
 
