@@ -11,7 +11,8 @@
 //! - [`sqlite`], [`postgres`]: the engines; each holds its own SQL and pool settings.
 //! - `rows`: row structs and conversions at the edge (u64 ↔ BIGINT, arrays ↔ JSON text), the
 //!   usage insert and summary queries the engines share.
-//! - [`error`]: the store's error type, `StoreError`.
+//! - [`error`]: the store's error type `StoreError`, one enum for every failure (conflicts are
+//!   typed).
 //! - `migrations/{sqlite,postgres}/`: the schema per engine, embedded in the binary and run on
 //!   open.
 //!

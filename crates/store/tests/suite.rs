@@ -35,10 +35,10 @@ fn record(i: usize) -> UsageRecord {
         credential: format!("cred-{}", i % 5),
         client_dialect: "anthropic".to_string(),
         upstream_dialect: "openai".to_string(),
-        stream: i % 2 == 0,
-        status: if i % 10 == 0 { 429 } else { 200 },
+        stream: i.is_multiple_of(2),
+        status: if i.is_multiple_of(10) { 429 } else { 200 },
         latency_ms: 100 + n,
-        ttfb_ms: (i % 3 != 0).then_some(20 + n),
+        ttfb_ms: (!i.is_multiple_of(3)).then_some(20 + n),
         overhead_us: 50,
         input_tokens: (n % 100) * 10,
         output_tokens: n % 7,
@@ -47,8 +47,8 @@ fn record(i: usize) -> UsageRecord {
         reasoning_tokens: n % 3,
         cost_micros: (i % 50) as i64 * 3 + 1,
         retries: (i % 4) as u32,
-        error_class: (i % 10 == 0).then(|| "rate_limited".to_string()),
-        session_id: (i % 2 == 0).then(|| format!("sess-{}", i % 8)),
+        error_class: i.is_multiple_of(10).then(|| "rate_limited".to_string()),
+        session_id: i.is_multiple_of(2).then(|| format!("sess-{}", i % 8)),
         run_id: None,
     }
 }
@@ -84,7 +84,7 @@ fn expected_summary(
     }
     let mut out: Vec<UsageSummary> = groups.into_values().collect();
     // BTreeMap gave bytewise group order; a stable sort keeps it as the tie-break.
-    out.sort_by(|a, b| (b.cost_micros, b.requests).cmp(&(a.cost_micros, a.requests)));
+    out.sort_by_key(|s| std::cmp::Reverse((s.cost_micros, s.requests)));
     out
 }
 
@@ -632,6 +632,14 @@ async fn reopen_is_idempotent(url: &str, engine: &str) {
 async fn sqlite_reopen_is_idempotent() {
     let db = common::SqliteDb::new();
     reopen_is_idempotent(&db.url(), "sqlite").await;
+    assert!(db.path().is_file(), "folders and file created");
+
+    // WAL journal: a write leaves its `-wal` file beside the database while connections live.
+    let store = Store::open(&db.url()).await.expect("open");
+    store.insert_usage(&[record(3)]).await.expect("usage");
+    let wal = db.path().with_file_name("switchyard.db-wal");
+    assert!(wal.is_file(), "{} missing: not in WAL mode", wal.display());
+    store.close().await;
 }
 
 #[tokio::test]
@@ -660,26 +668,37 @@ async fn unknown_url_scheme_is_refused() {
 
 // ---------------------------------------------------------------- throughput
 
-/// Not a test: measures the batching writer's sink. Run with
-/// `cargo test -p switchyard-store --release --test suite -- --ignored --nocapture throughput`.
+/// Not a test: measures the batching writer's sink, 10,000 records in batches of several
+/// sizes, best of five rounds (the machine is shared, so the best round is the signal). Run
+/// with `cargo test -p switchyard-store --release --test suite -- --ignored --nocapture`.
+// A measurement, not a check of logic: wall time is exactly what it reports.
+#[allow(clippy::disallowed_methods)]
+async fn measure_insert_usage<E: Engine>(engine: &str, store: &E) {
+    let records: Vec<UsageRecord> = (0..10_000).map(record).collect();
+    for batch_size in [10_000, 1_000, 100] {
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let start = Instant::now();
+            for batch in records.chunks(batch_size) {
+                store.insert_usage(batch).await.expect("insert");
+            }
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        println!(
+            "{engine}: 10,000 records in batches of {batch_size}: {:.0} records/s (best {:.1} ms)",
+            10_000.0 / best,
+            best * 1_000.0
+        );
+    }
+}
+
 #[tokio::test]
 #[ignore = "measurement, prints records/s"]
 async fn throughput_sqlite_insert_usage() {
     let db = common::SqliteDb::new();
     let store = SqliteStore::open(&db.url()).await.expect("open");
-    let records: Vec<UsageRecord> = (0..10_000).map(record).collect();
-    for batch_size in [10_000, 1_000, 100] {
-        let start = Instant::now();
-        for batch in records.chunks(batch_size) {
-            store.insert_usage(batch).await.expect("insert");
-        }
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "sqlite: 10,000 records in batches of {batch_size}: {:.0} records/s ({:.1} ms)",
-            10_000.0 / secs,
-            secs * 1_000.0
-        );
-    }
+    measure_insert_usage("sqlite", &store).await;
+    store.close().await;
 }
 
 #[tokio::test]
@@ -687,19 +706,7 @@ async fn throughput_sqlite_insert_usage() {
 async fn throughput_postgres_insert_usage() {
     let db = common::PostgresDb::new().await;
     let store = PostgresStore::connect(db.url()).await.expect("open");
-    let records: Vec<UsageRecord> = (0..10_000).map(record).collect();
-    for batch_size in [10_000, 1_000, 100] {
-        let start = Instant::now();
-        for batch in records.chunks(batch_size) {
-            store.insert_usage(batch).await.expect("insert");
-        }
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "postgres: 10,000 records in batches of {batch_size}: {:.0} records/s ({:.1} ms)",
-            10_000.0 / secs,
-            secs * 1_000.0
-        );
-    }
+    measure_insert_usage("postgres", &store).await;
     store.close().await;
 }
 

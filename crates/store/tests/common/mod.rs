@@ -2,8 +2,9 @@
 //! PostgreSQL database created for one test and dropped after it (even when the test panics),
 //! so tests run in parallel and leave nothing behind.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::{Connection, PgConnection};
 
@@ -28,7 +29,11 @@ impl SqliteDb {
     }
 
     pub fn url(&self) -> String {
-        format!("sqlite://{}/data/switchyard.db", self.dir.path().display())
+        format!("sqlite://{}", self.path().display())
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("data").join("switchyard.db")
     }
 }
 
@@ -95,15 +100,14 @@ impl Drop for PostgresDb {
     }
 }
 
-/// `switchyard_test_<pid>_<n>_<nanos>`: unique across parallel tests and test processes.
+/// `switchyard_test_<pid>_<n>_<random>`: unique across parallel tests and test processes,
+/// including leftovers of a killed run. The random part comes from std's per-process hash
+/// seed, so no clock and no extra crate.
 fn unique_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
+    let random = RandomState::new().hash_one(std::process::id()) % 1_000_000_000;
     format!(
-        "switchyard_test_{}_{}_{nanos}",
+        "switchyard_test_{}_{}_{random}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
