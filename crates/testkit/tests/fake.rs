@@ -1052,32 +1052,53 @@ async fn shutdown_stops_accepting() {
     assert!(again.is_err());
 }
 
-#[tokio::test]
-async fn the_mock_binary_prints_its_url_serves_and_exits_on_sigterm() {
+/// Starts the `switchyard-mock` binary with `args` and reads the URL it prints.
+async fn spawn_mock(args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard-mock"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--chunks",
-            "2",
-            "--text",
-            "bench",
-        ])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("the mock starts");
-    let stdout = child.stdout.take().unwrap();
+    let stdout = child.stdout.take().expect("stdout is piped");
     let url = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         std::io::BufReader::new(stdout)
             .read_line(&mut line)
-            .unwrap();
+            .expect("the mock prints its URL");
         line.trim().to_owned()
     })
     .await
-    .unwrap();
+    .expect("the reader ends");
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (child, url)
+}
+
+/// Sends SIGTERM to the mock and asserts it exits with status 0.
+async fn stop_mock(mut child: std::process::Child) {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("the waiter ends")
+        .expect("the mock is waited for");
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn the_mock_binary_prints_its_url_serves_and_exits_on_sigterm() {
+    let (child, url) = spawn_mock(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--chunks",
+        "2",
+        "--text",
+        "bench",
+    ])
+    .await;
     let (events, _) = {
         let response = client()
             .post(format!("{url}/v1/chat/completions"))
@@ -1098,14 +1119,63 @@ async fn the_mock_binary_prints_its_url_serves_and_exits_on_sigterm() {
         })
         .collect();
     assert_eq!(text, "bench");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
+    stop_mock(child).await;
+}
+
+#[tokio::test]
+async fn the_mock_binary_answers_requests_with_tools_with_the_tool_call_it_was_given() {
+    let (child, url) = spawn_mock(&["--tool-call", r#"get_weather:{"city":"Paris"}"#]).await;
+    let mut body = anthropic_body(false);
+    body["tools"] = json!([{"name": "get_weather", "input_schema": {"type": "object"}}]);
+    let message = client()
+        .post(format!("{url}/v1/messages"))
+        .header(ANTHROPIC.0, ANTHROPIC.1)
+        .json_body(&body)
+        .send()
         .await
         .unwrap()
-        .unwrap();
-    assert!(status.success(), "{status:?}");
+        .json_value()
+        .await;
+    assert_eq!(message["stop_reason"], "tool_use");
+    assert_eq!(message["content"][0]["name"], "get_weather");
+    assert_eq!(message["content"][0]["input"], json!({"city": "Paris"}));
+    // Without tools on offer the answer is the echo.
+    let message = client()
+        .post(format!("{url}/v1/messages"))
+        .header(ANTHROPIC.0, ANTHROPIC.1)
+        .json_body(&anthropic_body(false))
+        .send()
+        .await
+        .unwrap()
+        .json_value()
+        .await;
+    assert_eq!(message["content"][0]["text"], "Hello, Claude");
+    stop_mock(child).await;
+}
+
+#[tokio::test]
+async fn the_mock_binary_refuses_a_tool_call_without_object_arguments() {
+    for spec in ["get_weather", "get_weather:[1]", ":{}", "get_weather:{oops"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard-mock"))
+            .args(["--tool-call", spec])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id().to_string();
+        // A refused flag exits at once; an accepted one would serve until killed.
+        let waiter = tokio::task::spawn_blocking(move || child.wait());
+        let Ok(status) = tokio::time::timeout(Duration::from_secs(10), waiter).await else {
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status()
+                .unwrap();
+            panic!("{spec} was accepted: the mock kept running");
+        };
+        assert_eq!(
+            status.unwrap().unwrap().code(),
+            Some(2),
+            "{spec}: a usage error"
+        );
+    }
 }

@@ -1,5 +1,6 @@
-//! `switchyard-mock`: the fake upstream as a process, for benchmarks. It answers every dialect
-//! with the default echo (or `--text`), with no added latency unless asked, keeps no call
+//! `switchyard-mock`: the fake upstream as a process, for benchmarks and the Python client
+//! tests. It answers every dialect with the default echo (or `--text`, or `--tool-call` when the
+//! request offers tools), with no added latency unless asked, keeps no call
 //! records (a long run must not grow), prints its base URL on stdout once listening, and exits
 //! cleanly on SIGINT or SIGTERM. It must not grow features the library lacks: scripting beyond
 //! these flags belongs in tests that use `FakeUpstream` directly.
@@ -30,6 +31,26 @@ struct Args {
     /// Answer text instead of echoing the last user message.
     #[arg(long)]
     text: Option<String>,
+    /// `NAME:ARGS_JSON`: answer every request that offers tools with a call of tool NAME with
+    /// these arguments (a JSON object); requests without tools still get text.
+    #[arg(long, value_name = "NAME:ARGS_JSON", value_parser = parse_tool_call)]
+    tool_call: Option<(String, String)>,
+}
+
+/// Splits `NAME:ARGS_JSON` at the first colon and checks the arguments are a JSON object, so
+/// a typo fails at start rather than as a malformed answer.
+fn parse_tool_call(spec: &str) -> Result<(String, String), String> {
+    let (name, args) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("expected NAME:ARGS_JSON, got {spec:?}"))?;
+    if name.is_empty() {
+        return Err("the tool name is empty".to_owned());
+    }
+    match serde_json::from_str::<serde_json::Value>(args) {
+        Ok(serde_json::Value::Object(_)) => Ok((name.to_owned(), args.to_owned())),
+        Ok(_) => Err(format!("the arguments must be a JSON object, got {args}")),
+        Err(e) => Err(format!("the arguments are not JSON: {e}")),
+    }
 }
 
 #[tokio::main]
@@ -41,6 +62,9 @@ async fn main() -> anyhow::Result<()> {
         .first_byte(Duration::from_millis(args.first_byte_ms));
     if let Some(text) = args.text {
         reply = reply.text(text);
+    }
+    if let Some((name, arguments)) = args.tool_call {
+        reply = reply.tool_call(name, arguments);
     }
     let script = Script::new().reply(reply).without_records();
     let fake = FakeUpstream::bind(args.listen, script)
