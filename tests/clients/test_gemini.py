@@ -30,24 +30,6 @@ FORCE_TOOL = types.ToolConfig(
 )
 
 
-# A gateway bug: a stream to a Gemini client carries each upstream ping as an SSE comment
-# (`: ping`, from `StreamEvent::Ping` in crates/protocol/src/gemini/stream/encode.rs). The real
-# Gemini API never sends comments and google-genai parses every line that is not `data: ` as
-# raw JSON, so the SDK raises UnknownApiResponseError. Anthropic upstreams send a `ping` event
-# at the start of every stream; the gateway's own keep-alive pings on long silences would do the
-# same on any upstream.
-PING_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=errors.UnknownApiResponseError,
-    reason="gateway writes `: ping` SSE comments into Gemini streams; google-genai cannot parse them",
-)
-
-
-def mark_ping_bug(request, upstream):
-    if upstream == "anthropic":
-        request.applymarker(PING_BUG)
-
-
 @pytest.fixture
 def client(gateway):
     options = types.HttpOptions(
@@ -74,8 +56,7 @@ def test_plain(client, model):
     check_usage(resp.usage_metadata)
 
 
-def test_stream(client, model, upstream, request):
-    mark_ping_bug(request, upstream)
+def test_stream(client, model):
     chunks = list(client.models.generate_content_stream(model=model, contents=PROMPT))
     pieces = [c.text for c in chunks if c.text]
     assert "".join(pieces) == PROMPT
@@ -86,9 +67,7 @@ def test_stream(client, model, upstream, request):
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_tool_call(client, model, tool_args, stream, upstream, request):
-    if stream:
-        mark_ping_bug(request, upstream)
+def test_tool_call(client, model, tool_args, stream):
     config = types.GenerateContentConfig(
         tools=[WEATHER],
         tool_config=FORCE_TOOL,

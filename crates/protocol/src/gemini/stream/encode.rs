@@ -130,7 +130,9 @@ impl StreamEncoder {
                 self.chunk(None, Some(finish), out);
                 self.done = true;
             }
-            StreamEvent::Ping => sse::write_comment(out, "ping"),
+            // The Gemini API never sends SSE comments, and google-genai parses every line that
+            // is not `data: ` as JSON: a keep-alive would break the client, so none is sent.
+            StreamEvent::Ping => {}
             StreamEvent::Error(err) => {
                 let (_, body) = to_envelope(err);
                 sse::write_frame(out, None, &body.to_string());
