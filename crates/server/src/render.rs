@@ -9,14 +9,21 @@ use switchyard_protocol::Dialect;
 /// An error on its way to a client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub body: ErrorBody,
+    /// Boxed: errors travel in `Result`s on the request path, which stay small this way.
+    pub body: Box<ErrorBody>,
+}
+
+impl From<ErrorBody> for ApiError {
+    fn from(body: ErrorBody) -> Self {
+        Self {
+            body: Box::new(body),
+        }
+    }
 }
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            body: ErrorBody::new(kind, message),
-        }
+        ErrorBody::new(kind, message).into()
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

@@ -104,9 +104,9 @@ async fn call(
     if let Some(s) = session {
         req = req.header("x-session-id", s);
     }
-    let resp = req.send().await.unwrap();
+    let resp = req.send().await.expect("test request");
     let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap().to_vec();
+    let bytes = resp.bytes().await.expect("test request").to_vec();
     if status != 200 {
         return (
             status,
@@ -122,7 +122,7 @@ async fn call(
                 {
                     Err(e.message.clone())
                 } else {
-                    switchyard_protocol::ir::check_well_formed(&events).unwrap();
+                    switchyard_protocol::ir::check_well_formed(&events).expect("test request");
                     let mut c = Collector::new();
                     events.iter().for_each(|e| c.push(e));
                     Ok(c.finish())

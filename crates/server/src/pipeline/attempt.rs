@@ -104,7 +104,7 @@ pub(crate) async fn run(
         let outcome = classify(status, retry_after);
         pool.report(member, &outcome, now_std());
         if outcome.retry_elsewhere() {
-            return Attempt::Retry(ApiError { body: err });
+            return Attempt::Retry(err.into());
         }
         if passthrough {
             // The client's own dialect: hand over the upstream's exact words.
@@ -122,7 +122,7 @@ pub(crate) async fn run(
             rec.clone().send(state).await;
             return Attempt::Done(resp);
         }
-        return Attempt::Fail(ApiError { body: err });
+        return Attempt::Fail(err.into());
     }
     if req.stream {
         return stream::commit(stream::Start {
@@ -214,9 +214,7 @@ async fn read_limited(resp: reqwest::Response, limit: usize, within: Duration) -
 
 /// An error body for a stream that failed before its first event.
 pub(crate) fn stream_error(kind: ErrorKind, message: &str) -> ApiError {
-    ApiError {
-        body: ErrorBody::new(kind, message),
-    }
+    ErrorBody::new(kind, message).into()
 }
 
 /// Whether a history carries thinking signatures another provider family minted (wrapped by

@@ -140,7 +140,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
             let retry = outcome.retry_elsewhere();
             pool.report(member, &outcome, now_std());
             rec.waited(sent.elapsed());
-            let err = crate::render::ApiError { body: e };
+            let err = crate::render::ApiError::from(e);
             return if retry {
                 Attempt::Retry(err)
             } else {

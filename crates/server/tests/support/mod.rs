@@ -18,7 +18,10 @@ pub struct MemorySink(pub Arc<Mutex<Vec<UsageRecord>>>);
 
 impl UsageSink for MemorySink {
     async fn write(&self, batch: &[UsageRecord]) -> Result<(), String> {
-        self.0.lock().unwrap().extend_from_slice(batch);
+        self.0
+            .lock()
+            .expect("test harness")
+            .extend_from_slice(batch);
         Ok(())
     }
 }
@@ -49,8 +52,10 @@ impl Gateway {
             },
         );
         let state = AppState::new(Snapshot::new(config, keys), handle, limits, 0);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("test harness");
+        let url = format!("http://{}", listener.local_addr().expect("test harness"));
         let stop = CancellationToken::new();
         let app = switchyard_server::app::app(state.clone());
         let s = stop.clone();
@@ -58,7 +63,7 @@ impl Gateway {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move { s.cancelled().await })
                 .await
-                .unwrap();
+                .expect("test harness");
         });
         Gateway {
             url,
@@ -74,7 +79,7 @@ impl Gateway {
     pub async fn stop(mut self) -> Vec<UsageRecord> {
         self.stop.cancel();
         if let Some(s) = self.server.take() {
-            s.await.unwrap();
+            s.await.expect("test harness");
         }
         self.state.tasks.close();
         self.state.tasks.wait().await;
@@ -82,21 +87,21 @@ impl Gateway {
         let writer = self.writer.take();
         drop(self);
         if let Some(w) = writer {
-            w.await.unwrap();
+            w.await.expect("test harness");
         }
-        let out = records.0.lock().unwrap().clone();
+        let out = records.0.lock().expect("test harness").clone();
         out
     }
 
     /// Records written so far (after waiting for the writer's flush interval).
     pub async fn records(&self) -> Vec<UsageRecord> {
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-        self.usage.0.lock().unwrap().clone()
+        self.usage.0.lock().expect("test harness").clone()
     }
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().unwrap()
+    reqwest::Client::builder().build().expect("test harness")
 }
 
 pub const MOCK_ONLY: &str = r#"
