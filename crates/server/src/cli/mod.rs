@@ -1,6 +1,7 @@
 //! Command-line definitions (clap) and dispatch to one module per subcommand. Each subcommand
 //! module owns its arguments' meaning and its output; none holds business rules.
 
+mod config_cmd;
 mod keys;
 mod serve;
 mod store_cmd;
@@ -27,6 +28,8 @@ pub struct Cli {
 enum Command {
     /// Run the gateway.
     Serve(serve::Args),
+    /// Check the configuration.
+    Config(config_cmd::Args),
     /// Manage client API keys.
     Keys(keys::Args),
     /// Requests, tokens and cost recorded in the store.
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Translate(args) => translate::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Config(args) => config_cmd::run(args),
         Command::Keys(args) => keys::run(args),
         Command::Usage(args) => usage::run(args),
     }
