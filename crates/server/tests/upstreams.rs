@@ -388,3 +388,41 @@ async fn a_conversation_sticks_to_its_credential_and_rebinds_after_a_429() {
         "no snapping back: {after:?}"
     );
 }
+
+#[tokio::test]
+async fn embeddings_pass_through_to_openai_compatible_upstreams() {
+    let fake = FakeUpstream::start(Script::new().credential("k1", Reply::error(503))).await;
+    let toml = format!(
+        r#"
+[[providers]]
+name = "emb"
+kind = "openai"
+base_url = "{}/v1"
+credentials = [{{ name = "k1", secret = "k1" }}, {{ name = "k2", secret = "k2" }}]
+
+[[routes]]
+model = "embed-*"
+targets = [{{ provider = "emb", model = "text-embedding-3-small" }}]
+"#,
+        fake.url()
+    );
+    let gw = Gateway::start(&toml).await;
+    let resp = client()
+        .post(format!("{}/v1/embeddings", gw.url))
+        .json(&json!({"model": "embed-small", "input": ["hello", "world"]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["data"].as_array().expect("data").len(), 2, "{v}");
+    // The 503 on k1 was invisible; the model was rewritten for the upstream.
+    let calls = fake.calls();
+    let last = calls.last().expect("a call");
+    let sent: Value = serde_json::from_slice(&last.body).expect("json body");
+    assert_eq!(sent["model"], "text-embedding-3-small");
+    assert_eq!(fake.count("/embeddings"), 2);
+    let records = gw.stop().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].retries, 1);
+}

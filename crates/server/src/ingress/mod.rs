@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/messages/count_tokens", post(tokens::anthropic))
         .route("/v1/chat/completions", post(openai_chat))
         .route("/v1/responses", post(responses))
+        .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(models::list))
         .route("/v1beta/models", get(models::gemini_list))
         .route("/v1beta/models/{*rest}", post(gemini::handle))
@@ -66,6 +67,39 @@ async fn responses(
     body: Body,
 ) -> Response {
     accept(state, Dialect::Responses, headers, query, body, None).await
+}
+
+async fn embeddings(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let accepted = Instant::now();
+    let started_at_ms = unix_ms();
+    let request_id = state.request_id();
+    let dialect = Dialect::OpenAiChat;
+    let caller = match auth::authenticate(&state, &headers, query.as_deref(), started_at_ms) {
+        Ok(c) => c,
+        Err(e) => return early(e, dialect, &request_id),
+    };
+    let body = match read_body(body, state.limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return early(e, dialect, &request_id),
+    };
+    let call = Call {
+        dialect,
+        body,
+        headers,
+        url_model: None,
+        url_stream: false,
+        accepted,
+        started_at_ms,
+        request_id,
+        key_id: caller.key_id,
+        key_models: caller.models,
+    };
+    pipeline::embeddings::handle(state, call).await
 }
 
 /// Model and stream flag a Gemini path carries.

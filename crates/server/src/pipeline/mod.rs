@@ -12,6 +12,7 @@
 //! `mock` (the built-in provider), `record` (usage records).
 
 mod attempt;
+pub mod embeddings;
 mod mock;
 pub mod passthrough;
 mod record;
