@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -13,6 +13,7 @@ use switchyard_core::config::{Config, ProviderConfig};
 use switchyard_core::keys::ApiKey;
 use switchyard_core::pool::{Member, Pool};
 use switchyard_core::writer::UsageHandle;
+use switchyard_store::Store;
 use tokio_util::task::TaskTracker;
 
 /// Everything that changes together when config or keys change.
@@ -89,6 +90,9 @@ pub struct Shared {
     pub limits: Limits,
     /// Set when shutdown begins: `/ready` turns false.
     pub draining: AtomicBool,
+    /// Where Responses API state is kept (`previous_response_id`, `store`); unset: the
+    /// gateway keeps none and requests naming a previous response are refused as before.
+    responses: OnceLock<Store>,
     /// Source of request ids (with the start time, unique per process).
     next_id: AtomicU64,
     id_prefix: String,
@@ -122,9 +126,22 @@ impl AppState {
             tasks: TaskTracker::new(),
             limits,
             draining: AtomicBool::new(false),
+            responses: OnceLock::new(),
             next_id: AtomicU64::new(0),
             id_prefix: format!("{started_ms:x}"),
         }))
+    }
+
+    /// Keeps Responses API state in `store`. Set once, before serving; a second call is
+    /// ignored.
+    pub fn with_response_store(self, store: Store) -> Self {
+        let _ = self.0.responses.set(store);
+        self
+    }
+
+    /// The store Responses API state is kept in, when there is one.
+    pub fn responses(&self) -> Option<&Store> {
+        self.0.responses.get()
     }
 
     pub fn request_id(&self) -> String {

@@ -94,7 +94,8 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
         usage,
         Limits::default(),
         unix_ms(),
-    );
+    )
+    .with_response_store(store.clone());
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -14,6 +14,7 @@ use switchyard_protocol::ir::{self, ErrorBody, ErrorKind};
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
 
+use super::history::Memory;
 use super::record::Recorder;
 use super::{for_upstream, now_std, passthrough, stream, upstream, Attempt, Call};
 use crate::render::ApiError;
@@ -31,6 +32,7 @@ pub(crate) async fn run(
     pool: &Pool,
     lease: Lease,
     model: &str,
+    memory: &Memory,
     rec: &mut Recorder,
 ) -> Attempt {
     let Some(up) = provider.kind.dialect() else {
@@ -40,7 +42,8 @@ pub(crate) async fn run(
         ));
     };
     let member = lease.index();
-    let passthrough = up == call.dialect && !carries_foreign_signatures(&call.body);
+    let passthrough =
+        up == call.dialect && !memory.rebuilt && !carries_foreign_signatures(&call.body);
     // A client that streams without asking for usage still has its usage recorded: ask the
     // upstream for it and strip it from what the client receives.
     let strip_usage = passthrough && up == Dialect::OpenAiChat && req.stream && !req.include_usage;
@@ -138,6 +141,7 @@ pub(crate) async fn run(
             passthrough,
             strip_usage,
             include_usage: req.include_usage,
+            save: memory.save.clone(),
         })
         .await;
     }
@@ -173,6 +177,10 @@ pub(crate) async fn run(
     if let Ok(ir) = &decoded {
         rec.usage(&ir.usage);
         rec.served_model(&ir.model);
+    }
+    if let (Some(save), Ok(ir)) = (&memory.save, decoded) {
+        // Under the id the client saw: the upstream's own in passthrough, ours translated.
+        save.clone().spawn_for_body(state, body.clone(), ir);
     }
     drop(lease);
     let mut resp = (StatusCode::OK, body).into_response();

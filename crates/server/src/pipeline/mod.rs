@@ -9,10 +9,12 @@
 //!
 //! Files: `attempt` (one upstream call and its classification), `stream` (peek-then-commit and
 //! the forwarding task), `upstream` (URLs and headers), `passthrough` (byte-level body edits),
-//! `mock` (the built-in provider), `record` (usage records).
+//! `mock` (the built-in provider), `record` (usage records), `history` (Responses API state:
+//! `previous_response_id` and `store`).
 
 mod attempt;
 pub mod embeddings;
+pub mod history;
 mod mock;
 pub mod passthrough;
 mod record;
@@ -89,6 +91,10 @@ pub async fn handle(state: AppState, call: Call) -> Response {
             .await;
     }
     rec.requested(&req);
+    let memory = match history::prepare(&state, call.dialect, &mut req).await {
+        Ok(m) => m,
+        Err(err) => return rec.fail(&state, err).await,
+    };
     if !call.key_models.is_empty()
         && !call
             .key_models
@@ -170,6 +176,7 @@ pub async fn handle(state: AppState, call: Call) -> Response {
                 pool,
                 lease,
                 &upstream_model,
+                &memory,
                 &mut rec,
             )
             .await;

@@ -19,13 +19,14 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{Lease, Outcome, Pool};
-use switchyard_protocol::ir::{ErrorBody, ErrorKind, StreamEvent};
+use switchyard_protocol::ir::{Collector, ErrorBody, ErrorKind, StreamEvent};
 use switchyard_protocol::{sse, Dialect, EncodeOptions, StreamDecoder, StreamEncoder};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::attempt::stream_error;
+use super::history::Save;
 use super::record::Recorder;
 use super::{now_std, Attempt, Call};
 use crate::state::AppState;
@@ -43,6 +44,8 @@ pub(crate) struct Start<'a> {
     pub passthrough: bool,
     pub strip_usage: bool,
     pub include_usage: bool,
+    /// Responses state to save when the stream completes.
+    pub save: Option<Save>,
 }
 
 /// How upstream bytes become client bytes.
@@ -67,6 +70,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         passthrough,
         strip_usage,
         include_usage,
+        save,
     } = start;
     let member = lease.index();
     let mode = match (passthrough, strip_usage) {
@@ -90,6 +94,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         failed: None,
         meaningful: false,
         early_error: None,
+        collector: save.as_ref().map(|_| Collector::new()),
     };
     let mut body = resp.bytes_stream();
     let deadline = sent + provider.timeouts.first_byte;
@@ -172,6 +177,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         idle: provider.timeouts.idle,
         ping_every: state.limits.ping_interval,
         tx,
+        save,
     };
     let first = first.freeze();
     state.tasks.spawn(task.run(f, body, first));
@@ -210,6 +216,8 @@ struct Forward {
     meaningful: bool,
     /// An error the upstream sent before anything meaningful.
     early_error: Option<ErrorBody>,
+    /// The whole answer, assembled only when it is to be saved as Responses state.
+    collector: Option<Collector>,
 }
 
 impl Forward {
@@ -251,6 +259,9 @@ impl Forward {
     /// Reads usage, model and failure from decoded events, then forgets them.
     fn observe(&mut self) {
         for ev in self.events.drain(..) {
+            if let Some(c) = &mut self.collector {
+                c.push(&ev);
+            }
             match ev {
                 StreamEvent::Ping => continue,
                 StreamEvent::Error(e) => {
@@ -354,6 +365,7 @@ struct Task {
     idle: Duration,
     ping_every: Duration,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    save: Option<Save>,
 }
 
 impl Task {
@@ -398,6 +410,13 @@ impl Task {
         drop(self.lease);
         self.rec.usage(&f.usage);
         self.rec.served_model(&f.model);
+        // Only a complete answer the client received is worth continuing from.
+        if let (Some(save), Some(c), false, None) =
+            (self.save.take(), f.collector.take(), client_gone, &f.failed)
+        {
+            let answer = c.finish();
+            save.spawn(&self.state, answer.id.clone(), answer);
+        }
         if client_gone {
             self.rec.record.error_class = Some("client_closed".into());
         } else if let Some(message) = f.failed {
