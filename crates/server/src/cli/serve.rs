@@ -109,6 +109,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let reload = tokio::spawn(watch_keys(state.clone(), store.clone(), shutdown.clone()));
+    let prune = tokio::spawn(prune_responses(store.clone(), shutdown.clone()));
     let signal = shutdown.clone();
     let draining = state.clone();
     tokio::spawn(async move {
@@ -137,6 +138,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     }
     shutdown.cancel();
     let _ = reload.await;
+    let _ = prune.await;
     state.tasks.close();
     if tokio::time::timeout(drain, state.tasks.wait())
         .await
@@ -190,6 +192,21 @@ async fn watch_keys(state: AppState, store: Store, stop: CancellationToken) {
                 tracing::info!("client keys reloaded");
             }
             Err(e) => tracing::warn!(error = %e, "reading client keys failed"),
+        }
+    }
+}
+
+/// Expired Responses state is never served; this only keeps the table from growing.
+async fn prune_responses(store: Store, stop: CancellationToken) {
+    loop {
+        match store.prune_responses(unix_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "expired stored responses deleted"),
+            Err(e) => tracing::warn!(error = %e, "pruning stored responses failed"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(60 * 60)) => {}
         }
     }
 }
