@@ -163,3 +163,35 @@ async fn store_false_keeps_nothing() {
     assert_eq!(body["error"]["type"], "invalid_request_error");
     gw.stop().await;
 }
+
+/// The quick-start mock keeps Responses state too: a second turn names the first.
+#[tokio::test]
+async fn the_mock_provider_keeps_responses_state() {
+    let gw = Gateway::start(support::MOCK_ONLY).await;
+    let store = Store::open("sqlite::memory:")
+        .await
+        .expect("in-memory store");
+    gw.state.clone().with_response_store(store);
+    for stream in [false, true] {
+        let (status, first) = post(
+            &gw,
+            json!({"model": "m", "stream": stream, "input": "first turn"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{first}");
+        let id = response_id(&first);
+        stored(&gw, &id).await;
+        let (status, second) = post(
+            &gw,
+            json!({"model": "m", "previous_response_id": id, "input": "second turn"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{second}");
+        // The mock echoes the last user message: the rebuilt history ends with the new turn.
+        assert_eq!(
+            second["output"][0]["content"][0]["text"], "second turn",
+            "{second}"
+        );
+    }
+    gw.stop().await;
+}

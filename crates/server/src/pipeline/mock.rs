@@ -13,6 +13,7 @@ use switchyard_protocol::ir;
 use switchyard_protocol::EncodeOptions;
 use tokio::sync::mpsc;
 
+use super::history::Save;
 use super::record::Recorder;
 use super::Call;
 use crate::render::ApiError;
@@ -25,6 +26,7 @@ pub(crate) async fn serve(
     provider: &ProviderConfig,
     model: &str,
     mut rec: Recorder,
+    save: Option<Save>,
 ) -> Response {
     let settings = provider.mock.clone();
     let mut req = req.clone();
@@ -41,6 +43,9 @@ pub(crate) async fn serve(
             Err(e) => return rec.fail(state, ApiError::invalid(e.to_string())).await,
         };
         rec.usage(&resp.usage);
+        if let Some(save) = save {
+            save.spawn(state, resp.id.clone(), resp.clone());
+        }
         let mut http = (StatusCode::OK, body).into_response();
         http.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -90,6 +95,12 @@ pub(crate) async fn serve(
             encoder.finish(&mut out);
             if !out.is_empty() {
                 let _ = tx.send(Ok(Bytes::from(out))).await;
+            }
+            if let Some(save) = save {
+                let mut c = ir::Collector::new();
+                events.iter().for_each(|e| c.push(e));
+                let answer = c.finish();
+                save.spawn(&state2, answer.id.clone(), answer);
             }
         } else {
             rec.record.error_class = Some("client_closed".into());

@@ -130,7 +130,16 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         let upstream_model = target.model.clone().unwrap_or_else(|| req.model.clone());
         if provider.kind == ProviderKind::Mock {
             rec.target(provider, "mock", &upstream_model);
-            return mock::serve(&state, &call, &req, provider, &upstream_model, rec).await;
+            return mock::serve(
+                &state,
+                &call,
+                &req,
+                provider,
+                &upstream_model,
+                rec,
+                memory.save.clone(),
+            )
+            .await;
         }
         let pool = &snap.pools[target.provider];
         let mut exclude = Vec::new();
