@@ -75,31 +75,10 @@ async fn embeddings(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let accepted = Instant::now();
-    let started_at_ms = unix_ms();
-    let request_id = state.request_id();
-    let dialect = Dialect::OpenAiChat;
-    let caller = match auth::authenticate(&state, &headers, query.as_deref(), started_at_ms) {
-        Ok(c) => c,
-        Err(e) => return early(e, dialect, &request_id),
-    };
-    let body = match read_body(body, state.limits.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => return early(e, dialect, &request_id),
-    };
-    let call = Call {
-        dialect,
-        body,
-        headers,
-        url_model: None,
-        url_stream: false,
-        accepted,
-        started_at_ms,
-        request_id,
-        key_id: caller.key_id,
-        key_models: caller.models,
-    };
-    pipeline::embeddings::handle(state, call).await
+    match admit(&state, Dialect::OpenAiChat, headers, query, body, None).await {
+        Ok(call) => pipeline::embeddings::handle(state, call).await,
+        Err(refused) => refused,
+    }
 }
 
 /// Model and stream flag a Gemini path carries.
@@ -118,18 +97,31 @@ pub(crate) async fn accept(
     body: Body,
     url: Option<UrlModel>,
 ) -> Response {
+    match admit(&state, dialect, headers, query, body, url).await {
+        Ok(call) => pipeline::handle(state, call).await,
+        Err(refused) => refused,
+    }
+}
+
+/// Authenticates and reads the body within the limit: the `Call` the pipeline serves, or the
+/// answer to a caller refused at the door.
+async fn admit(
+    state: &AppState,
+    dialect: Dialect,
+    headers: HeaderMap,
+    query: Option<String>,
+    body: Body,
+    url: Option<UrlModel>,
+) -> Result<Call, Response> {
     let accepted = Instant::now();
     let started_at_ms = unix_ms();
     let request_id = state.request_id();
-    let caller = match auth::authenticate(&state, &headers, query.as_deref(), started_at_ms) {
-        Ok(c) => c,
-        Err(e) => return early(e, dialect, &request_id),
-    };
-    let body = match read_body(body, state.limits.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => return early(e, dialect, &request_id),
-    };
-    let call = Call {
+    let caller = auth::authenticate(state, &headers, query.as_deref(), started_at_ms)
+        .map_err(|e| early(e, dialect, &request_id))?;
+    let body = read_body(body, state.limits.max_body_bytes)
+        .await
+        .map_err(|e| early(e, dialect, &request_id))?;
+    Ok(Call {
         dialect,
         body,
         headers,
@@ -140,8 +132,7 @@ pub(crate) async fn accept(
         request_id,
         key_id: caller.key_id,
         key_models: caller.models,
-    };
-    pipeline::handle(state, call).await
+    })
 }
 
 /// Answers a request refused before the pipeline (no usage record: nothing was attempted on
