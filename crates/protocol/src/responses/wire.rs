@@ -338,23 +338,3 @@ pub struct OutputDetails {
     #[serde(flatten)]
     pub extra: Fields,
 }
-
-/// An error body: `{"error": {"message", "type", "param", "code"}}`, as in Chat Completions.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct ErrorEnvelope {
-    pub error: ErrorObject,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct ErrorObject {
-    #[serde(default)]
-    pub message: String,
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub param: Option<Value>,
-    #[serde(default)]
-    pub code: Option<Value>,
-    #[serde(flatten)]
-    pub extra: Fields,
-}
