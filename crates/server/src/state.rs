@@ -9,55 +9,92 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use switchyard_core::config::{Config, ProviderConfig};
+use switchyard_core::config::Config;
+use switchyard_core::credential::{self, StoredCredential};
 use switchyard_core::keys::ApiKey;
 use switchyard_core::pool::{Member, Pool};
 use switchyard_core::writer::UsageHandle;
 use switchyard_store::Store;
 use tokio_util::task::TaskTracker;
 
-/// Everything that changes together when config or keys change.
+/// Everything that changes together when config, stored credentials or keys change.
 #[derive(Debug)]
 pub struct Snapshot {
+    /// What requests run on: the file's config with the stored credentials merged in.
     pub config: Config,
     /// One pool per provider, same order as `config.providers`.
     pub pools: Vec<Arc<Pool>>,
     /// Client keys by public id. Empty: the gateway accepts any caller (loopback only).
     pub keys: HashMap<String, ApiKey>,
+    /// The config as loaded, before stored credentials were merged in: a reload merges anew
+    /// from here.
+    base: Arc<Config>,
 }
 
 impl Snapshot {
     pub fn new(config: Config, keys: Vec<ApiKey>) -> Self {
-        let pools = config.providers.iter().map(pool_for).collect();
-        Self {
-            config,
-            pools,
-            keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
-        }
+        Self::build(Arc::new(config), &[], keys, None)
     }
-}
 
-impl Snapshot {
     /// The same snapshot with new client keys; pools (and their live state) are shared.
     pub fn with_keys(&self, keys: Vec<ApiKey>) -> Self {
         Self {
             config: self.config.clone(),
             pools: self.pools.clone(),
-            keys: keys.into_iter().map(|k| (k.id.clone(), k)).collect(),
+            keys: index_keys(keys),
+            base: Arc::clone(&self.base),
         }
+    }
+
+    /// The same config with this set of credentials from the store merged in (every stored
+    /// one, not a change list). Pools carry their live state over to the new member lists.
+    pub fn with_credentials(&self, stored: &[StoredCredential]) -> Self {
+        let keys = self.keys.values().cloned().collect();
+        Self::build(Arc::clone(&self.base), stored, keys, Some(self))
+    }
+
+    fn build(
+        base: Arc<Config>,
+        stored: &[StoredCredential],
+        keys: Vec<ApiKey>,
+        previous: Option<&Snapshot>,
+    ) -> Self {
+        let (config, skipped) = credential::merge(&base, stored);
+        for reason in skipped {
+            tracing::warn!("stored credential left out: {reason}");
+        }
+        let pools = config
+            .providers
+            .iter()
+            .map(|provider| {
+                let members = provider.credentials.iter().map(Member::from).collect();
+                let before = previous.and_then(|p| p.pool_named(&provider.name));
+                Arc::new(match before {
+                    Some(pool) => pool.successor(members),
+                    None => Pool::new(members),
+                })
+            })
+            .collect();
+        Self {
+            config,
+            pools,
+            keys: index_keys(keys),
+            base,
+        }
+    }
+
+    fn pool_named(&self, provider: &str) -> Option<&Pool> {
+        let index = self
+            .config
+            .providers
+            .iter()
+            .position(|p| p.name == provider)?;
+        self.pools.get(index).map(|p| p.as_ref())
     }
 }
 
-fn pool_for(provider: &ProviderConfig) -> Arc<Pool> {
-    let members = provider
-        .credentials
-        .iter()
-        .map(|c| Member {
-            name: c.name.clone(),
-            weight: c.weight,
-        })
-        .collect();
-    Arc::new(Pool::new(members))
+fn index_keys(keys: Vec<ApiKey>) -> HashMap<String, ApiKey> {
+    keys.into_iter().map(|k| (k.id.clone(), k)).collect()
 }
 
 /// Tunables of the serving path that are not (yet) in the config file.

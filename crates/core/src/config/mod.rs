@@ -146,6 +146,9 @@ pub struct CredentialConfig {
     pub source: SecretSource,
     pub weight: u32,
     pub labels: Vec<String>,
+    /// Most requests in flight at once on this credential (an upstream's concurrency limit);
+    /// `None`: no cap.
+    pub max_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -351,12 +354,8 @@ fn validate_provider(
             MockConfig::default()
         }
     };
-    if kind != ProviderKind::Mock && rp.credentials.is_empty() {
-        p.add(
-            format!("{path}.credentials"),
-            "needs at least one credential (use secret = \"none\" for a server without auth)",
-        );
-    }
+    // No credentials in the file is allowed: they can all be added at run time
+    // (`switchyard accounts add`); until then the provider has nothing usable and says so.
     let mut credentials = Vec::new();
     let mut names = HashSet::new();
     for (j, rc) in rp.credentials.iter().enumerate() {
@@ -373,6 +372,12 @@ fn validate_provider(
         if weight == 0 {
             p.add(format!("{cpath}.weight"), "must be at least 1");
         }
+        if rc.max_concurrency == Some(0) {
+            p.add(
+                format!("{cpath}.max_concurrency"),
+                "must be at least 1 (leave it out for no cap)",
+            );
+        }
         let source = SecretSource::parse(&rc.secret);
         match source.resolve(secrets) {
             Ok(secret) => credentials.push(CredentialConfig {
@@ -381,6 +386,7 @@ fn validate_provider(
                 source,
                 weight,
                 labels: rc.labels.clone(),
+                max_concurrency: rc.max_concurrency,
             }),
             Err(problem) => p.add(format!("{cpath}.secret"), problem),
         }

@@ -79,6 +79,8 @@ pub struct RawCredential {
     pub weight: Option<u32>,
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Most requests in flight at once on this credential; absent: no cap.
+    pub max_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

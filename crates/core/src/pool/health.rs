@@ -28,7 +28,7 @@ pub struct LastError {
     pub at: Instant,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Health {
     pub(super) cooldown_until: Option<Instant>,
     /// Consecutive 429s since the last success; sets the default cooldown's length.

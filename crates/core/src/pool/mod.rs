@@ -35,13 +35,15 @@ pub use health::LastError;
 pub use outcome::{classify, Outcome};
 pub use sessions::SessionLimits;
 
-/// A credential as the pool sees it: a name to report and a weight for `Weighted`. The secret
-/// stays with the upstream client; the pool never needs it.
+/// A credential as the pool sees it: a name to report, a weight for `Weighted` and a cap on
+/// requests in flight. The secret stays with the upstream client; the pool never needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub name: String,
     /// Share of traffic under `Weighted`; 0 is read as 1 (config already refuses 0).
     pub weight: u32,
+    /// Most requests in flight at once on this credential; `None`: no cap.
+    pub max_in_flight: Option<u32>,
 }
 
 impl Member {
@@ -49,13 +51,19 @@ impl Member {
         Self {
             name: name.into(),
             weight,
+            max_in_flight: None,
         }
+    }
+
+    pub fn with_max_in_flight(mut self, cap: Option<u32>) -> Self {
+        self.max_in_flight = cap;
+        self
     }
 }
 
 impl From<&CredentialConfig> for Member {
     fn from(c: &CredentialConfig) -> Self {
-        Member::new(c.name.clone(), c.weight)
+        Member::new(c.name.clone(), c.weight).with_max_in_flight(c.max_concurrency)
     }
 }
 
@@ -65,8 +73,21 @@ impl From<&CredentialConfig> for Member {
 struct Slot {
     name: String,
     weight: u32,
+    max_in_flight: Option<u32>,
     in_flight: AtomicUsize,
     health: Mutex<Health>,
+}
+
+impl Slot {
+    fn new(m: Member, health: Health) -> Self {
+        Self {
+            name: m.name,
+            weight: m.weight.max(1),
+            max_in_flight: m.max_in_flight,
+            in_flight: AtomicUsize::new(0),
+            health: Mutex::new(health),
+        }
+    }
 }
 
 /// The credentials of one provider and their scheduling state.
@@ -93,6 +114,9 @@ pub enum Selection {
     AllCoolingDown {
         until: Instant,
     },
+    /// Every usable member not yet tried already has as many requests in flight as its cap
+    /// allows; a slot frees as soon as one of them ends.
+    AllBusy,
     /// Every member is invalid or already tried by this request.
     NoneUsable,
 }
@@ -163,14 +187,7 @@ impl Pool {
     pub fn with_session_limits(members: Vec<Member>, limits: SessionLimits) -> Self {
         let slots: Vec<Arc<Slot>> = members
             .into_iter()
-            .map(|m| {
-                Arc::new(Slot {
-                    name: m.name,
-                    weight: m.weight.max(1),
-                    in_flight: AtomicUsize::new(0),
-                    health: Mutex::new(Health::default()),
-                })
-            })
+            .map(|m| Arc::new(Slot::new(m, Health::default())))
             .collect();
         let weighted = Mutex::new(vec![0; slots.len()]);
         Self {
@@ -179,6 +196,48 @@ impl Pool {
             tie_break: AtomicUsize::new(0),
             weighted,
             sessions: Mutex::new(Sessions::new(limits)),
+        }
+    }
+
+    /// The pool for a new member list (credentials added or removed at run time, a config
+    /// reload), keeping what this one learned: a member whose name stays keeps its health
+    /// (cooldown, invalid mark, quota, last error) and, when its settings are unchanged, its
+    /// very slot, so leases still held on this pool keep counting against it. Sticky sessions
+    /// follow their member to its new index; those bound to a removed member are dropped and
+    /// rebind on their next request. This pool stays valid for the requests still using it.
+    pub fn successor(&self, members: Vec<Member>) -> Pool {
+        let mut moved = Vec::with_capacity(self.members.len());
+        let slots: Vec<Arc<Slot>> = members
+            .into_iter()
+            .enumerate()
+            .map(|(new_index, m)| {
+                let old = self.members.iter().position(|s| s.name == m.name);
+                moved.push((old, new_index));
+                match old.map(|i| &self.members[i]) {
+                    Some(slot)
+                        if slot.weight == m.weight.max(1)
+                            && slot.max_in_flight == m.max_in_flight =>
+                    {
+                        Arc::clone(slot)
+                    }
+                    Some(slot) => Arc::new(Slot::new(m, lock(&slot.health).clone())),
+                    None => Arc::new(Slot::new(m, Health::default())),
+                }
+            })
+            .collect();
+        let mut index_map = vec![None; self.members.len()];
+        for (old, new) in moved {
+            if let Some(old) = old {
+                index_map[old] = Some(new);
+            }
+        }
+        let sessions = lock(&self.sessions).remapped(&index_map);
+        Self {
+            weighted: Mutex::new(vec![0; slots.len()]),
+            members: slots,
+            round_robin: AtomicUsize::new(self.round_robin.load(Ordering::Relaxed)),
+            tie_break: AtomicUsize::new(self.tie_break.load(Ordering::Relaxed)),
+            sessions: Mutex::new(sessions),
         }
     }
 

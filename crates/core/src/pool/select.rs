@@ -23,6 +23,15 @@ struct Candidate {
     quota: f64,
 }
 
+/// What one pass over the members found.
+#[derive(Debug)]
+struct Scan {
+    usable: Vec<Candidate>,
+    /// Untried, valid, not cooling down, but at their in-flight cap.
+    full: usize,
+    earliest_cooldown_end: Option<Instant>,
+}
+
 impl Pool {
     /// A member for the next attempt under `strategy`. `affinity` is the request's session key
     /// (used by `CacheFirst` only); `exclude` lists members this request already tried.
@@ -72,9 +81,12 @@ impl Pool {
         now: Instant,
         pick: impl FnOnce(&[Candidate]) -> usize,
     ) -> Selection {
-        let (candidates, earliest_cooldown_end) = self.scan(exclude, now);
+        let scan = self.scan(exclude, now);
+        let candidates = scan.usable;
         if candidates.is_empty() {
-            return match earliest_cooldown_end {
+            return match scan.earliest_cooldown_end {
+                // A full member frees up sooner than any cooldown ends.
+                _ if scan.full > 0 => Selection::AllBusy,
                 Some(until) => Selection::AllCoolingDown { until },
                 None => Selection::NoneUsable,
             };
@@ -84,12 +96,14 @@ impl Pool {
         Selection::Chosen(Lease::new(index, Arc::clone(&self.members[index])))
     }
 
-    /// The usable members in pool order, and the earliest end of a running cooldown among the
-    /// members that are not invalid. Excluded members count for that end: it answers "when may
-    /// the client try again", which does not depend on what this request already tried.
-    fn scan(&self, exclude: &[usize], now: Instant) -> (Vec<Candidate>, Option<Instant>) {
+    /// The usable members in pool order, how many untried members are at their in-flight cap,
+    /// and the earliest end of a running cooldown among the members that are not invalid.
+    /// Excluded members count for that end: it answers "when may the client try again", which
+    /// does not depend on what this request already tried.
+    fn scan(&self, exclude: &[usize], now: Instant) -> Scan {
         let mut usable = Vec::with_capacity(self.members.len());
         let mut earliest: Option<Instant> = None;
+        let mut full = 0;
         for (index, slot) in self.members.iter().enumerate() {
             let health = lock(&slot.health);
             if health.invalid.is_some() {
@@ -102,13 +116,25 @@ impl Pool {
             if exclude.contains(&index) {
                 continue;
             }
+            let in_flight = slot.in_flight.load(Ordering::Acquire);
+            if slot
+                .max_in_flight
+                .is_some_and(|cap| in_flight >= cap as usize)
+            {
+                full += 1;
+                continue;
+            }
             usable.push(Candidate {
                 index,
-                in_flight: slot.in_flight.load(Ordering::Acquire),
+                in_flight,
                 quota: health.quota.unwrap_or(1.0),
             });
         }
-        (usable, earliest)
+        Scan {
+            usable,
+            full,
+            earliest_cooldown_end: earliest,
+        }
     }
 
     /// Least in flight; ties → most remaining quota; ties → rotation, so equally idle members

@@ -100,6 +100,31 @@ impl Sessions {
         self.trim(now);
     }
 
+    /// A copy for a pool whose members moved: `index_map[old]` is the member's new index, or
+    /// `None` when it is gone (its bindings are dropped). Use order is kept.
+    pub(super) fn remapped(&self, index_map: &[Option<usize>]) -> Sessions {
+        let mut next = Sessions::new(self.limits);
+        for (seq, key) in &self.order {
+            let Some(binding) = self.bindings.get(key) else {
+                continue;
+            };
+            let Some(&Some(member)) = index_map.get(binding.member) else {
+                continue;
+            };
+            next.bindings.insert(
+                key.clone(),
+                Binding {
+                    member,
+                    last_used: binding.last_used,
+                    seq: *seq,
+                },
+            );
+            next.order.insert(*seq, key.clone());
+        }
+        next.next_seq = self.next_seq;
+        next
+    }
+
     fn trim(&mut self, now: Instant) {
         let ttl = self.limits.idle_ttl;
         while let Some(entry) = self.order.first_entry() {

@@ -531,3 +531,97 @@ fn concurrent_leases_never_leak() {
     let status = p.status(t);
     assert!(status.iter().all(|m| m.in_flight == 0), "{status:?}");
 }
+
+// ---- in-flight caps -----------------------------------------------------------------------
+
+#[test]
+fn a_member_at_its_cap_is_skipped_and_a_full_pool_is_busy() {
+    let p = Pool::new(vec![
+        Member::new("a", 1).with_max_in_flight(Some(1)),
+        Member::new("b", 1).with_max_in_flight(Some(2)),
+    ]);
+    let now = t0();
+    let first = lease(p.select(Strategy::Fixed, None, &[], now));
+    assert_eq!(first.name(), "a");
+    // `a` is full, so even the fixed strategy moves on.
+    let second = lease(p.select(Strategy::Fixed, None, &[], now));
+    let third = lease(p.select(Strategy::Fixed, None, &[], now));
+    assert_eq!((second.name(), third.name()), ("b", "b"));
+    assert!(matches!(
+        p.select(Strategy::Balance, None, &[], now),
+        Selection::AllBusy
+    ));
+    drop(second);
+    assert_eq!(
+        lease(p.select(Strategy::Balance, None, &[], now)).name(),
+        "b"
+    );
+}
+
+#[test]
+fn busy_wins_over_cooling_down_because_a_slot_frees_sooner() {
+    let p = Pool::new(vec![
+        Member::new("a", 1).with_max_in_flight(Some(1)),
+        Member::new("b", 1),
+    ]);
+    let now = t0();
+    p.report(1, &rate_limited(Some(secs(30))), now);
+    let _held = lease(p.select(Strategy::Balance, None, &[], now));
+    assert!(matches!(
+        p.select(Strategy::Balance, None, &[], now),
+        Selection::AllBusy
+    ));
+}
+
+// ---- succession -----------------------------------------------------------------------------
+
+#[test]
+fn a_successor_keeps_health_sessions_and_held_leases() {
+    let p = pool(&["a", "b"]);
+    let now = t0();
+    p.report(0, &rate_limited(Some(secs(30))), now);
+    p.quarantine(1, "revoked upstream");
+    p.activate(1);
+    let sticky = lease(p.select(Strategy::CacheFirst, Some("conv"), &[], now));
+    assert_eq!(sticky.name(), "b");
+
+    let next = p.successor(vec![
+        Member::new("new", 1),
+        Member::new("b", 1),
+        Member::new("a", 1),
+    ]);
+    let status = next.status(now);
+    assert_eq!(status[0].name, "new");
+    assert_eq!(
+        status[2].cooldown_until,
+        Some(now + secs(30)),
+        "a's cooldown carried"
+    );
+    // The lease taken on the old pool still counts on the same member in the new one.
+    assert_eq!(status[1].in_flight, 1);
+    drop(sticky);
+    assert_eq!(next.in_flight(1), 0);
+    // The session follows `b` to its new index.
+    let again = lease(next.select(Strategy::CacheFirst, Some("conv"), &[], now));
+    assert_eq!(again.name(), "b");
+}
+
+#[test]
+fn a_successor_drops_sessions_of_removed_members_and_applies_new_settings() {
+    let p = pool(&["a", "b"]);
+    let now = t0();
+    let bound = lease(p.select(Strategy::CacheFirst, Some("conv"), &[], now));
+    assert_eq!(bound.name(), "a");
+    drop(bound);
+    p.report(1, &unauthorized(), now);
+
+    let next = p.successor(vec![Member::new("b", 5).with_max_in_flight(Some(1))]);
+    assert_eq!(next.session_count(), 0);
+    let status = next.status(now);
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].weight, 5);
+    assert!(
+        status[0].invalid.is_some(),
+        "health survives a settings change"
+    );
+}

@@ -70,6 +70,7 @@ pub fn effective(c: &Config) -> serde_json::Value {
                     "name": cr.name,
                     "secret": cr.source.describe(),
                     "weight": cr.weight,
+                    "max_concurrency": cr.max_concurrency,
                     "labels": cr.labels,
                 })).collect::<Vec<_>>(),
             })

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap) and dispatch to one module per subcommand. Each subcommand
 //! module owns its arguments' meaning and its output; none holds business rules.
 
+mod accounts;
 mod config_cmd;
 mod keys;
 mod serve;
@@ -32,6 +33,8 @@ enum Command {
     Config(config_cmd::Args),
     /// Manage client API keys.
     Keys(keys::Args),
+    /// Manage upstream credentials kept in the store (added at run time, no restart).
+    Accounts(accounts::Args),
     /// Requests, tokens and cost recorded in the store.
     Usage(usage::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Config(args) => config_cmd::run(args),
         Command::Keys(args) => keys::run(args),
+        Command::Accounts(args) => accounts::run(args),
         Command::Usage(args) => usage::run(args),
     }
 }

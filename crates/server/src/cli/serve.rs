@@ -85,12 +85,16 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
         .await
         .context("opening the store")?;
     let keys = store.list_keys().await.context("reading client keys")?;
+    let stored = store
+        .list_credentials()
+        .await
+        .context("reading stored credentials")?;
     let listen = config.listen;
     check_exposure(listen, keys.is_empty(), args.insecure_open)?;
 
     let (usage, writer) = writer::spawn(StoreSink(store.clone()), WriterConfig::default());
     let state = AppState::new(
-        Snapshot::new(config, keys),
+        Snapshot::new(config, keys).with_credentials(&stored),
         usage,
         Limits::default(),
         unix_ms(),
@@ -108,7 +112,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     }
 
     let shutdown = CancellationToken::new();
-    let reload = tokio::spawn(watch_keys(state.clone(), store.clone(), shutdown.clone()));
+    let reload = tokio::spawn(watch_store(state.clone(), store.clone(), shutdown.clone()));
     let prune = tokio::spawn(prune_responses(store.clone(), shutdown.clone()));
     let signal = shutdown.clone();
     let draining = state.clone();
@@ -168,8 +172,10 @@ fn check_exposure(listen: SocketAddr, no_keys: bool, insecure_open: bool) -> any
     Ok(())
 }
 
-/// Keys created or revoked with the CLI reach the running gateway without a restart.
-async fn watch_keys(state: AppState, store: Store, stop: CancellationToken) {
+/// Keys and credentials added or removed with the CLI (by this machine or another instance on
+/// the same database) reach the running gateway within a second, without a restart: the
+/// store's change version is polled, and on a change both lists are read and swapped in.
+async fn watch_store(state: AppState, store: Store, stop: CancellationToken) {
     let mut seen = store.change_version().await.unwrap_or_default();
     loop {
         tokio::select! {
@@ -182,17 +188,21 @@ async fn watch_keys(state: AppState, store: Store, stop: CancellationToken) {
         if version == seen {
             continue;
         }
-        match store.list_keys().await {
-            Ok(keys) => {
-                let old = state.snapshot.load_full();
-                state
-                    .snapshot
-                    .store(std::sync::Arc::new(old.with_keys(keys)));
-                seen = version;
-                tracing::info!("client keys reloaded");
+        let (keys, credentials) = match (store.list_keys().await, store.list_credentials().await) {
+            (Ok(k), Ok(c)) => (k, c),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "reading keys and credentials from the store failed");
+                continue;
             }
-            Err(e) => tracing::warn!(error = %e, "reading client keys failed"),
-        }
+        };
+        let old = state.snapshot.load_full();
+        let next = old.with_keys(keys).with_credentials(&credentials);
+        state.snapshot.store(std::sync::Arc::new(next));
+        seen = version;
+        tracing::info!(
+            credentials = credentials.len(),
+            "client keys and stored credentials reloaded"
+        );
     }
 }
 

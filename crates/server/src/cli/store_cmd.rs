@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use switchyard_core::config::SystemSecrets;
+use switchyard_core::config::{Config, SystemSecrets};
 use switchyard_store::Store;
 
 use crate::settings::{self, FlagOverrides};
@@ -27,6 +27,14 @@ pub fn with_store<T>(
     args: &StoreArgs,
     f: impl AsyncFnOnce(Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    with_config_and_store(args, async move |_, store| f(store).await)
+}
+
+/// Runs `f` with the effective config and the store the gateway uses.
+pub fn with_config_and_store<T>(
+    args: &StoreArgs,
+    f: impl AsyncFnOnce(Config, Store) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let flags = FlagOverrides {
         listen: None,
         data_dir: args.data_dir.clone(),
@@ -39,7 +47,7 @@ pub fn with_store<T>(
         .context("starting the async runtime")?;
     rt.block_on(async move {
         let store = Store::open(&url).await.context("opening the store")?;
-        f(store).await
+        f(loaded.config, store).await
     })
 }
 

@@ -106,6 +106,15 @@ pub(crate) async fn run(
         }
         let outcome = classify(status, retry_after);
         pool.report(member, &outcome, now_std());
+        if let Outcome::Unauthorized { .. } = outcome {
+            // The gateway's credential was refused, not the client's: a 401 would tell the
+            // client its own key is wrong. The upstream's words stay out (some echo part of
+            // the key); the operator sees them in the credential's status.
+            return Attempt::Retry(ApiError::new(
+                ErrorKind::Overloaded,
+                format!("the upstream refused the gateway's credential ({status}); no other credential could serve"),
+            ));
+        }
         if outcome.retry_elsewhere() {
             return Attempt::Retry(err.into());
         }

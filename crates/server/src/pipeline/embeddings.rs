@@ -70,7 +70,9 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         while exclude.len() < pool.len() {
             let lease = match pool.select(Strategy::Balance, None, &exclude, now_std()) {
                 Selection::Chosen(l) => l,
-                Selection::AllCoolingDown { .. } | Selection::NoneUsable => break,
+                Selection::AllCoolingDown { .. } | Selection::AllBusy | Selection::NoneUsable => {
+                    break
+                }
             };
             let member = lease.index();
             let credential = &provider.credentials[member];

@@ -164,6 +164,20 @@ pub async fn handle(state: AppState, call: Call) -> Response {
                     );
                     continue 'targets;
                 }
+                Selection::AllBusy => {
+                    // Until the wait queue can park it, the client retries shortly.
+                    last.get_or_insert(
+                        ApiError::new(
+                            ErrorKind::RateLimited,
+                            format!(
+                                "every credential for {:?} is at its concurrency limit",
+                                req.model
+                            ),
+                        )
+                        .with_retry_after(1),
+                    );
+                    continue 'targets;
+                }
                 Selection::NoneUsable => {
                     last.get_or_insert(ApiError::new(
                         ErrorKind::Overloaded,
