@@ -426,3 +426,84 @@ targets = [{{ provider = "emb", model = "text-embedding-3-small" }}]
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].retries, 1);
 }
+
+#[tokio::test]
+async fn max_tokens_is_clamped_to_the_models_limit_and_the_cost_is_recorded() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    let models = r#"
+[[models]]
+name = "model-*"
+max_output_tokens = 1000
+price = { input = 1.5, output = 2.0 }
+"#;
+    for kind in KINDS {
+        let up = match kind {
+            "openai" => Dialect::OpenAiChat,
+            "anthropic" => Dialect::Anthropic,
+            "gemini" => Dialect::Gemini,
+            _ => Dialect::Responses,
+        };
+        let gw = Gateway::start(&config(kind, &fake, &["k1"], models)).await;
+        // Over the limit, from a same-dialect client and from another dialect.
+        for (path, body) in [
+            (
+                "/v1/messages",
+                json!({"model": "model-x", "max_tokens": 5000,
+                    "messages": [{"role": "user", "content": "hi"}]}),
+            ),
+            (
+                "/v1/chat/completions",
+                json!({"model": "model-x", "max_tokens": 5000,
+                    "messages": [{"role": "user", "content": "hi"}]}),
+            ),
+            (
+                "/v1/responses",
+                json!({"model": "model-x", "max_output_tokens": 5000, "input": "hi"}),
+            ),
+            (
+                "/v1beta/models/model-x:generateContent",
+                json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+                    "generationConfig": {"maxOutputTokens": 5000}}),
+            ),
+        ] {
+            let before = fake.calls().len();
+            let resp = client()
+                .post(format!("{}{path}", gw.url))
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(resp.status(), 200, "{kind} {path}");
+            let calls = fake.calls();
+            assert_eq!(calls.len(), before + 1, "{kind} {path}");
+            let sent = up
+                .decode_request(&calls[before].body)
+                .unwrap_or_else(|e| panic!("{kind} {path}: {e}"));
+            assert_eq!(sent.sampling.max_tokens, Some(1000), "{kind} {path}");
+        }
+        let records = gw.stop().await;
+        assert_eq!(records.len(), 4);
+        for r in &records {
+            let expect = (r.input_tokens as f64 * 1.5 + r.output_tokens as f64 * 2.0).round();
+            assert!(r.output_tokens > 0, "{r:?}");
+            assert_eq!(r.cost_micros, expect as i64, "{kind}: {r:?}");
+        }
+    }
+
+    // A client that names no limit gets the usual default within the model's limit
+    // (Anthropic needs one).
+    let gw = Gateway::start(&config("anthropic", &fake, &["k1"], models)).await;
+    let before = fake.calls().len();
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&json!({"model": "model-x", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let sent = Dialect::Anthropic
+        .decode_request(&fake.calls()[before].body)
+        .expect("anthropic body");
+    assert_eq!(sent.sampling.max_tokens, Some(1000));
+    gw.stop().await;
+}

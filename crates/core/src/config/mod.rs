@@ -21,7 +21,7 @@ use switchyard_protocol::Dialect;
 
 use crate::glob::Glob;
 use crate::mock::MockMode;
-use raw::{RawConfig, RawDuration, RawMock, RawProvider, RawRoute, RawTarget};
+use raw::{RawConfig, RawDuration, RawMock, RawModel, RawProvider, RawRoute, RawTarget};
 pub use secret::{Secret, SecretReader, SecretSource, SystemSecrets};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8672";
@@ -34,6 +34,40 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Sorted from most to least specific pattern; declaration order breaks ties.
     pub routes: Vec<RouteConfig>,
+    /// Upstream model facts, most specific first; an entry for one provider comes before an
+    /// equally specific one for any provider.
+    pub models: Vec<ModelConfig>,
+}
+
+/// What the gateway knows about an upstream model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    pub pattern: Glob,
+    /// Index into `Config::providers`; `None`: any provider.
+    pub provider: Option<usize>,
+    pub max_output_tokens: Option<u64>,
+    pub price: Option<Price>,
+}
+
+/// US dollars per million tokens, which is also micro-dollars per token.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Price {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+}
+
+impl Price {
+    /// What a request with this usage cost, in micro-dollars (rounded to the nearest).
+    pub fn cost_micros(&self, usage: &switchyard_protocol::ir::Usage) -> i64 {
+        // Output tokens include reasoning tokens, so those are not counted again.
+        let micros = usage.input_tokens as f64 * self.input
+            + usage.output_tokens as f64 * self.output
+            + usage.cache_read_tokens as f64 * self.cache_read
+            + usage.cache_write_tokens as f64 * self.cache_write;
+        micros.round() as i64
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,6 +229,14 @@ impl Config {
     pub fn route(&self, model: &str) -> Option<&RouteConfig> {
         self.routes.iter().find(|r| r.pattern.matches(model))
     }
+
+    /// What is known about `model` as served by provider number `provider`: the most specific
+    /// matching entry.
+    pub fn model(&self, provider: usize, model: &str) -> Option<&ModelConfig> {
+        self.models
+            .iter()
+            .find(|m| m.provider.is_none_or(|p| p == provider) && m.pattern.matches(model))
+    }
 }
 
 /// One problem in a config, with the path of the value at fault.
@@ -298,12 +340,25 @@ fn validate_layers(
     // Stable: declaration order breaks ties between equally specific patterns.
     routes.sort_by(|a, b| a.pattern.specificity_cmp(&b.pattern));
 
+    let mut models = Vec::new();
+    for (i, rm) in raw.models.iter().enumerate() {
+        if let Some(mc) = validate_model(rm, &format!("models[{i}]"), &raw.providers, &mut p) {
+            models.push(mc);
+        }
+    }
+    models.sort_by(|a, b| {
+        a.pattern
+            .specificity_cmp(&b.pattern)
+            .then_with(|| b.provider.is_some().cmp(&a.provider.is_some()))
+    });
+
     match (p.0.is_empty(), listen) {
         (true, Some(listen)) => Ok(Config {
             listen,
             data_dir,
             providers,
             routes,
+            models,
         }),
         _ => Err(p.0),
     }
@@ -524,6 +579,67 @@ fn validate_route(
         pattern: Glob::new(rr.model.clone()),
         strategy,
         targets,
+    })
+}
+
+fn validate_model(
+    rm: &RawModel,
+    path: &str,
+    providers: &[RawProvider],
+    p: &mut Problems,
+) -> Option<ModelConfig> {
+    if rm.name.is_empty() {
+        p.add(
+            format!("{path}.name"),
+            "must not be empty (use \"*\" to match every model)",
+        );
+    }
+    let provider = match &rm.provider {
+        None => None,
+        Some(name) => match providers.iter().position(|pr| &pr.name == name) {
+            Some(i) => Some(i),
+            None => {
+                p.add(
+                    format!("{path}.provider"),
+                    format!("no provider named {name:?}"),
+                );
+                return None;
+            }
+        },
+    };
+    if rm.max_output_tokens == Some(0) {
+        p.add(
+            format!("{path}.max_output_tokens"),
+            "must be at least 1 (leave it out for no limit)",
+        );
+    }
+    let price = rm.price.as_ref().map(|raw| {
+        let price = Price {
+            input: raw.input,
+            output: raw.output,
+            cache_read: raw.cache_read.unwrap_or(raw.input),
+            cache_write: raw.cache_write.unwrap_or(raw.input),
+        };
+        for (field, value) in [
+            ("input", price.input),
+            ("output", price.output),
+            ("cache_read", price.cache_read),
+            ("cache_write", price.cache_write),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                p.add(
+                    format!("{path}.price.{field}"),
+                    format!("{value} is not a price (dollars per million tokens, at least 0)"),
+                );
+            }
+        }
+        price
+    });
+    Some(ModelConfig {
+        pattern: Glob::new(rm.name.clone()),
+        provider,
+        max_output_tokens: rm.max_output_tokens,
+        price,
     })
 }
 

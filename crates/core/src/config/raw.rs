@@ -17,6 +17,33 @@ pub struct RawConfig {
     pub providers: Vec<RawProvider>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    /// What the gateway knows about upstream models: output limits and prices.
+    #[serde(default)]
+    pub models: Vec<RawModel>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Glob over upstream model names (what the gateway sends, after routing).
+    pub name: String,
+    /// Only for this provider; absent: any provider.
+    pub provider: Option<String>,
+    /// Requests asking for more output tokens are clamped to this.
+    pub max_output_tokens: Option<u64>,
+    /// US dollars per million tokens.
+    pub price: Option<RawPrice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    pub input: f64,
+    pub output: f64,
+    /// Defaults to `input`.
+    pub cache_read: Option<f64>,
+    /// Defaults to `input`.
+    pub cache_write: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

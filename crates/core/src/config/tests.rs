@@ -229,3 +229,100 @@ targets = [{ provider = "m" }]
         }
     );
 }
+
+#[test]
+fn models_give_limits_and_prices_most_specific_first() {
+    let text = r#"
+[[providers]]
+name = "a"
+kind = "anthropic"
+credentials = [{ name = "k", secret = "none" }]
+
+[[providers]]
+name = "o"
+kind = "openai"
+credentials = [{ name = "k", secret = "none" }]
+
+[[routes]]
+model = "*"
+targets = [{ provider = "a" }]
+
+[[models]]
+name = "claude-*"
+max_output_tokens = 64000
+price = { input = 3.0, output = 15.0, cache_read = 0.3, cache_write = 3.75 }
+
+[[models]]
+name = "claude-*"
+provider = "o"
+max_output_tokens = 4096
+
+[[models]]
+name = "claude-3-5-haiku-*"
+max_output_tokens = 8192
+price = { input = 0.8, output = 4.0 }
+"#;
+    let c = validate(&parse(text), &secrets()).expect("valid");
+    let haiku = c.model(0, "claude-3-5-haiku-20241022").expect("haiku");
+    assert_eq!(haiku.max_output_tokens, Some(8192));
+    let price = haiku.price.expect("price");
+    assert_eq!(
+        price.cache_read, 0.8,
+        "cache prices default to the input price"
+    );
+    let sonnet = c.model(0, "claude-sonnet-4-5").expect("sonnet");
+    assert_eq!(sonnet.max_output_tokens, Some(64000));
+    assert_eq!(
+        c.model(1, "claude-sonnet-4-5")
+            .expect("via o")
+            .max_output_tokens,
+        Some(4096),
+        "a provider's own entry wins over an equally specific general one"
+    );
+    assert!(c.model(0, "gpt-4o").is_none());
+
+    let usage = switchyard_protocol::ir::Usage {
+        input_tokens: 1000,
+        output_tokens: 500,
+        cache_read_tokens: 10_000,
+        cache_write_tokens: 2000,
+        reasoning_tokens: 100,
+    };
+    // 1000×3 + 500×15 + 10000×0.3 + 2000×3.75 micro-dollars.
+    assert_eq!(sonnet.price.expect("price").cost_micros(&usage), 21_000);
+}
+
+#[test]
+fn bad_model_entries_are_named() {
+    let text = r#"
+[[providers]]
+name = "a"
+kind = "anthropic"
+credentials = [{ name = "k", secret = "none" }]
+
+[[routes]]
+model = "*"
+targets = [{ provider = "a" }]
+
+[[models]]
+name = "x"
+provider = "nope"
+
+[[models]]
+name = "y"
+max_output_tokens = 0
+price = { input = -1.0, output = 2.0 }
+"#;
+    let errs = validate(&parse(text), &secrets()).expect_err("invalid");
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "models[0].provider",
+            "models[1].max_output_tokens",
+            "models[1].price.input",
+            "models[1].price.cache_read",
+            "models[1].price.cache_write"
+        ]
+    );
+}

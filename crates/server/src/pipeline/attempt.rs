@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::history::Memory;
 use super::record::Recorder;
-use super::{for_upstream, now_std, passthrough, stream, upstream, Attempt, Call};
+use super::{for_upstream, now_std, passthrough, stream, upstream, Attempt, Call, UpstreamModel};
 use crate::render::ApiError;
 use crate::state::AppState;
 
@@ -31,7 +31,7 @@ pub(crate) async fn run(
     provider: &ProviderConfig,
     pool: &Pool,
     lease: Lease,
-    model: &str,
+    target: &UpstreamModel<'_>,
     memory: &Memory,
     rec: &mut Recorder,
 ) -> Attempt {
@@ -42,8 +42,13 @@ pub(crate) async fn run(
         ));
     };
     let member = lease.index();
-    let passthrough =
-        up == call.dialect && !memory.rebuilt && !carries_foreign_signatures(&call.body);
+    let model = target.name;
+    // A body over the model's output limit is re-encoded with the limit: rare enough that
+    // rewriting bytes in four dialects' shapes is not worth it.
+    let passthrough = up == call.dialect
+        && !memory.rebuilt
+        && !target.clamps(req)
+        && !carries_foreign_signatures(&call.body);
     // A client that streams without asking for usage still has its usage recorded: ask the
     // upstream for it and strip it from what the client receives.
     let strip_usage = passthrough && up == Dialect::OpenAiChat && req.stream && !req.include_usage;
@@ -59,7 +64,11 @@ pub(crate) async fn run(
             b
         }
     } else {
-        match up.encode_request(&for_upstream(req, model), &EncodeOptions::default()) {
+        let opts = EncodeOptions {
+            default_max_tokens: target.default_max_tokens(),
+            ..EncodeOptions::default()
+        };
+        match up.encode_request(&for_upstream(req, target), &opts) {
             Ok(b) => Bytes::from(b),
             Err(e) => return Attempt::Fail(ApiError::invalid(e.to_string())),
         }

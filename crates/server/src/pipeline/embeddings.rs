@@ -76,7 +76,11 @@ pub async fn handle(state: AppState, call: Call) -> Response {
             };
             let member = lease.index();
             let credential = &provider.credentials[member];
-            rec.target(provider, &credential.name, &upstream_model);
+            let price = snap
+                .config
+                .model(target.provider, &upstream_model)
+                .and_then(|m| m.price);
+            rec.target(provider, &credential.name, &upstream_model, price);
             rec.attempt();
             let url = format!("{}/embeddings", provider.base_url);
             let headers = upstream::headers(provider, &credential.secret, &call.headers);

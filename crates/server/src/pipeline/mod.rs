@@ -28,7 +28,7 @@ use switchyard_core::config::ProviderKind;
 use switchyard_core::glob::Glob;
 use switchyard_core::pool::{affinity_key, Selection};
 use switchyard_protocol::ir::{self, ErrorKind};
-use switchyard_protocol::Dialect;
+use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
 
 use crate::render::ApiError;
@@ -128,8 +128,11 @@ pub async fn handle(state: AppState, call: Call) -> Response {
     'targets: for target in &route.targets {
         let provider = &snap.config.providers[target.provider];
         let upstream_model = target.model.clone().unwrap_or_else(|| req.model.clone());
+        let facts = snap.config.model(target.provider, &upstream_model);
+        let max_output_tokens = facts.and_then(|m| m.max_output_tokens);
+        let price = facts.and_then(|m| m.price);
         if provider.kind == ProviderKind::Mock {
-            rec.target(provider, "mock", &upstream_model);
+            rec.target(provider, "mock", &upstream_model, price);
             return mock::serve(
                 &state,
                 &call,
@@ -189,18 +192,14 @@ pub async fn handle(state: AppState, call: Call) -> Response {
             attempts += 1;
             let member = lease.index();
             let credential = &provider.credentials[member];
-            rec.target(provider, &credential.name, &upstream_model);
+            rec.target(provider, &credential.name, &upstream_model, price);
             rec.attempt();
+            let target = UpstreamModel {
+                name: &upstream_model,
+                max_output_tokens,
+            };
             let outcome = attempt::run(
-                &state,
-                &call,
-                &req,
-                provider,
-                pool,
-                lease,
-                &upstream_model,
-                &memory,
-                &mut rec,
+                &state, &call, &req, provider, pool, lease, &target, &memory, &mut rec,
             )
             .await;
             match outcome {
@@ -229,10 +228,36 @@ fn now_std() -> std::time::Instant {
     Instant::now().into_std()
 }
 
+/// The model an attempt asks the upstream for, and what the config says about it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpstreamModel<'a> {
+    pub name: &'a str,
+    /// The model's output limit: larger requests are clamped to it.
+    pub max_output_tokens: Option<u64>,
+}
+
+impl UpstreamModel<'_> {
+    /// Whether the client asked for more output than the model's configured limit.
+    fn clamps(&self, req: &ir::Request) -> bool {
+        matches!((req.sampling.max_tokens, self.max_output_tokens), (Some(asked), Some(limit)) if asked > limit)
+    }
+
+    /// The `max_tokens` an encoder fills in when the client gave none and the upstream needs
+    /// one (Anthropic): the usual default, within the model's limit.
+    fn default_max_tokens(&self) -> u64 {
+        let usual = EncodeOptions::default().default_max_tokens;
+        self.max_output_tokens
+            .map_or(usual, |limit| usual.min(limit))
+    }
+}
+
 /// What an IR request needs before it is encoded for an upstream.
-fn for_upstream(req: &ir::Request, model: &str) -> ir::Request {
+fn for_upstream(req: &ir::Request, target: &UpstreamModel<'_>) -> ir::Request {
     let mut out = req.clone();
-    out.model = model.to_string();
+    out.model = target.name.to_string();
+    if let (Some(asked), Some(limit)) = (out.sampling.max_tokens, target.max_output_tokens) {
+        out.sampling.max_tokens = Some(asked.min(limit));
+    }
     // Usage is always read from upstreams, whatever the client asked for itself.
     out.include_usage = true;
     out

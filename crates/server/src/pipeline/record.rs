@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 use axum::response::Response;
-use switchyard_core::config::ProviderConfig;
+use switchyard_core::config::{Price, ProviderConfig};
 use switchyard_core::usage::UsageRecord;
 use switchyard_protocol::ir::{self, Usage};
 use tokio::time::Instant;
@@ -33,6 +33,8 @@ pub(crate) struct Recorder {
     /// Time spent waiting on upstreams (send to first byte, and reading whole bodies).
     upstream_wait: Duration,
     attempts: u32,
+    /// The served model's price, when the config names one.
+    price: Option<Price>,
 }
 
 impl Recorder {
@@ -49,6 +51,7 @@ impl Recorder {
             dialect: call.dialect,
             upstream_wait: Duration::ZERO,
             attempts: 0,
+            price: None,
         }
     }
 
@@ -65,7 +68,14 @@ impl Recorder {
         self.record.session_id = key;
     }
 
-    pub fn target(&mut self, provider: &ProviderConfig, credential: &str, model: &str) {
+    pub fn target(
+        &mut self,
+        provider: &ProviderConfig,
+        credential: &str,
+        model: &str,
+        price: Option<Price>,
+    ) {
+        self.price = price;
         self.record.provider = provider.name.clone();
         self.record.credential = credential.to_string();
         self.record.served_model = model.to_string();
@@ -98,6 +108,7 @@ impl Recorder {
         r.cache_read_tokens = u.cache_read_tokens;
         r.cache_write_tokens = u.cache_write_tokens;
         r.reasoning_tokens = u.reasoning_tokens;
+        r.cost_micros = self.price.map_or(0, |p| p.cost_micros(u));
     }
 
     /// The gateway's own time so far.
