@@ -24,5 +24,6 @@ pub mod glob;
 pub mod keys;
 pub mod mock;
 pub mod pool;
+pub mod resilience;
 pub mod usage;
 pub mod writer;
