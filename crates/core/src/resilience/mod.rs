@@ -1,5 +1,6 @@
 //! Resilience (draft).
 
+pub mod aimd;
 pub mod breaker;
 mod window;
 
