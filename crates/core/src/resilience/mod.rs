@@ -2,6 +2,7 @@
 
 pub mod aimd;
 pub mod breaker;
+pub mod budget;
 mod window;
 
 #[cfg(test)]
