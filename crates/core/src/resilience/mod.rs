@@ -3,6 +3,7 @@
 pub mod aimd;
 pub mod breaker;
 pub mod budget;
+pub mod queue;
 pub mod quota;
 mod window;
 
