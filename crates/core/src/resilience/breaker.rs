@@ -49,7 +49,7 @@ pub struct BreakerConfig {
     /// 20 s, ...): a credential that keeps failing its probes is tried ever more rarely.
     /// Values under 1 are read as 1.
     pub ejection_multiplier: f64,
-    /// Cap of the growing ejection. Default 5 min: a broken credential is still probed a few
+    /// Cap of the growing ejection. Default 5 min: a broken credential is still probed a dozen
     /// times an hour, so it comes back on its own once fixed.
     pub max_ejection: Duration,
     /// Closed and healthy this long after an ejection, the breaker forgets past ejections and
@@ -223,6 +223,9 @@ pub struct BreakerView {
     pub ejections: u32,
     /// How long the next ejection would last.
     pub next_ejection: Duration,
+    /// The breaker would have ejected at its last result but the pool's cap held it in
+    /// rotation.
+    pub held_by_cap: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -266,6 +269,8 @@ pub struct Breaker {
     ejections: u32,
     /// When the breaker last closed after an ejection.
     closed_at: Option<Instant>,
+    /// See [`BreakerView::held_by_cap`].
+    held_by_cap: bool,
 }
 
 impl Breaker {
@@ -279,6 +284,7 @@ impl Breaker {
             window,
             ejections: 0,
             closed_at: None,
+            held_by_cap: false,
         }
     }
 
@@ -416,6 +422,7 @@ impl Breaker {
             slow: tally.slow,
             ejections,
             next_ejection: ejection_time(&self.config, ejections.saturating_add(1)),
+            held_by_cap: self.held_by_cap,
         }
     }
 
@@ -425,6 +432,7 @@ impl Breaker {
         now: Instant,
         may_eject: bool,
     ) -> Option<Transition> {
+        self.held_by_cap = false;
         self.streak = if failed {
             self.streak.saturating_add(1)
         } else {
@@ -438,11 +446,15 @@ impl Breaker {
                 slow: u32::from(slow),
             },
         );
-        // Only a bad call can make things worse; a success never trips a breaker.
-        if !(failed || slow) || !may_eject {
+        // A success never trips a breaker, but may leave it over a ratio the cap holds back.
+        let trip = self.trip(now)?;
+        if !may_eject {
+            self.held_by_cap = true;
             return None;
         }
-        let trip = self.trip(now)?;
+        if !(failed || slow) {
+            return None;
+        }
         Some(self.eject(trip, now))
     }
 
@@ -488,6 +500,7 @@ impl Breaker {
     /// against the member once it is back.
     fn change(&mut self, state: State) {
         self.state = state;
+        self.held_by_cap = false;
         self.generation = self.generation.wrapping_add(1);
         self.streak = 0;
         self.window.clear();
@@ -799,6 +812,7 @@ mod tests {
         }
         assert_eq!(b.view(t).state, BreakerState::Closed);
         assert_eq!(b.view(t).consecutive_failures, 7);
+        assert!(b.view(t).held_by_cap);
         // Once the pool allows it, the next failure ejects with the streak it reached.
         let pass = admit(&mut b, t);
         match b.on_result(pass, FAIL, t, true) {
@@ -808,6 +822,7 @@ mod tests {
             }) => {}
             other => panic!("expected an ejection, got {other:?}"),
         }
+        assert!(!b.view(t).held_by_cap);
     }
 
     #[test]
