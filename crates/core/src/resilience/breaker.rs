@@ -351,9 +351,13 @@ impl Breaker {
     }
 
     /// Records the result of a request this breaker admitted with `pass`. `may_eject` is the
-    /// pool's [`may_eject`] answer for one more ejection; when false, a breaker that would trip
-    /// stays closed with its counts kept, and trips on a later failure once allowed. A failed
-    /// probe re-ejects regardless: the member is already counted as ejected.
+    /// pool's [`may_eject`] answer for one more ejection, consulted only when this result
+    /// would trip a closed breaker; when false, the breaker stays closed with its counts kept
+    /// and trips on a later failure once allowed. A failed probe re-ejects regardless: the
+    /// member is already counted as ejected.
+    ///
+    /// A pool counting its ejected members adds one on `Ejected` with a trip other than
+    /// [`Trip::ProbeFailed`] (a re-ejection from half-open) and removes one on `Closed`.
     pub fn on_result(
         &mut self,
         pass: Pass,
@@ -394,11 +398,21 @@ impl Breaker {
         }
     }
 
-    /// Back to closed with no history (an operator activated the credential).
-    pub fn reset(&mut self) {
+    /// Back to closed with no history (an operator activated the credential). Returns whether
+    /// it was ejected, for a pool that keeps a count of its ejected members.
+    pub fn reset(&mut self) -> bool {
+        let was_ejected = self.is_ejected();
         self.change(State::Closed);
         self.ejections = 0;
         self.closed_at = None;
+        was_ejected
+    }
+
+    /// Open or half-open: what counts against the pool's ejection cap (a half-open member only
+    /// takes probes, so it is still out of rotation). Independent of the clock: an ejection
+    /// that has run out stays counted until a probe closes it.
+    pub fn is_ejected(&self) -> bool {
+        self.config.enabled && !matches!(self.state, State::Closed)
     }
 
     pub fn view(&self, now: Instant) -> BreakerView {
@@ -706,6 +720,7 @@ mod tests {
         assert_eq!(b.gate(end), Gate::Probe);
         let p = probe(&mut b, end);
         assert!(p.is_probe());
+        assert!(b.is_ejected(), "half-open still counts against the cap");
         // The probe slot is taken: others wait for its answer.
         assert_eq!(b.admits(end), Admission::Reject { until: None });
         assert_eq!(b.gate(end), Gate::Reject { until: None });
@@ -720,6 +735,7 @@ mod tests {
             Some(Transition::Closed)
         );
         assert_eq!(b.view(end + secs(1)).state, BreakerState::Closed);
+        assert!(!b.is_ejected());
         admit(&mut b, end + secs(1));
     }
 
@@ -920,7 +936,10 @@ mod tests {
     fn reset_forgets_everything() {
         let t = t0();
         let mut b = tripped(t);
-        b.reset();
+        assert!(b.is_ejected());
+        assert!(b.reset());
+        assert!(!b.is_ejected());
+        assert!(!b.reset(), "already closed");
         admit(&mut b, t + ms(1));
         assert_eq!(b.view(t).ejections, 0);
         assert_eq!(b.view(t).next_ejection, secs(5));

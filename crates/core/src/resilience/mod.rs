@@ -254,4 +254,34 @@ mod tests {
             ]
         );
     }
+
+    /// How a pool is meant to combine its members' breakers with [`may_eject`]: when every
+    /// credential fails, only the cap's share is ejected and the rest stay in rotation.
+    #[test]
+    fn a_pool_wide_outage_ejects_only_the_capped_share() {
+        let t = test_clock::t0();
+        for (members, want_ejected) in [(1, 0), (2, 1), (3, 1), (4, 2), (10, 5)] {
+            let mut breakers: Vec<Breaker> = (0..members)
+                .map(|_| Breaker::new(BreakerConfig::default()))
+                .collect();
+            let failure = CallResult::Failure {
+                latency: Duration::from_millis(50),
+            };
+            for round in 0..10u64 {
+                let now = t + Duration::from_millis(round);
+                for i in 0..members {
+                    let Admission::Admit(pass) = breakers[i].admits(now) else {
+                        continue;
+                    };
+                    let ejected = breakers.iter().filter(|b| b.is_ejected()).count();
+                    let allowed = may_eject(ejected, members, 0.5);
+                    let _ = breakers[i].on_result(pass, failure, now, allowed);
+                }
+            }
+            let ejected = breakers.iter().filter(|b| b.is_ejected()).count();
+            assert_eq!(ejected, want_ejected, "{members} members");
+            let held = breakers.iter().filter(|b| b.view(t).held_by_cap).count();
+            assert_eq!(held, members - want_ejected, "{members} members");
+        }
+    }
 }
