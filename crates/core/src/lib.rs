@@ -15,6 +15,8 @@
 //! - [`keys`]: client API keys (`sy-<id>-<secret>`), hashed at rest.
 //! - [`pool`]: one provider's credentials, their live state, and which one serves the next
 //!   attempt under each strategy (cache-first, balance, round-robin, weighted, fixed).
+//! - [`resilience`]: per-credential breaker and AIMD limit, per-route retry budget, quota read
+//!   from rate-limit headers, the wait queue's policy (decisions only; the pool holds them).
 //! - [`usage`]: the usage record of one request and summaries over many.
 //! - [`writer`]: the batching usage writer behind a bounded channel.
 
@@ -24,5 +26,6 @@ pub mod glob;
 pub mod keys;
 pub mod mock;
 pub mod pool;
+pub mod resilience;
 pub mod usage;
 pub mod writer;
