@@ -507,3 +507,62 @@ price = { input = 1.5, output = 2.0 }
     assert_eq!(sent.sampling.max_tokens, Some(1000));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn token_counts_are_forwarded_to_upstreams_that_count_and_estimated_elsewhere() {
+    let fake = FakeUpstream::start(Script::new().credential("broken", Reply::error(500))).await;
+    let anthropic_body = json!({"model": "model-x", "max_tokens": 64, "system": "be brief",
+        "messages": [{"role": "user", "content": "how many tokens is this?"}]});
+    let gemini_body = json!({"contents": [{"role": "user", "parts": [{"text": "how many?"}]}]});
+    let count = |gw: &Gateway, dialect: Dialect| {
+        let (path, body, field) = match dialect {
+            Dialect::Anthropic => ("/v1/messages/count_tokens", &anthropic_body, "input_tokens"),
+            _ => (
+                "/v1beta/models/model-x:countTokens",
+                &gemini_body,
+                "totalTokens",
+            ),
+        };
+        let req = client().post(format!("{}{path}", gw.url)).json(body);
+        async move {
+            let resp = req.send().await.expect("request");
+            assert_eq!(resp.status(), 200);
+            let v: Value = resp.json().await.expect("json");
+            v[field].as_u64().unwrap_or_else(|| panic!("{v}"))
+        }
+    };
+    for kind in ["anthropic", "gemini"] {
+        let gw = Gateway::start(&config(kind, &fake, &["k1"], "")).await;
+        for dialect in [Dialect::Anthropic, Dialect::Gemini] {
+            let label = format!("{dialect:?} client -> {kind}");
+            let before = fake.calls().len();
+            let got = count(&gw, dialect).await;
+            let calls = fake.calls();
+            assert_eq!(calls.len(), before + 1, "{label}: one upstream count");
+            let sent = &calls[before];
+            assert!(sent.path.contains("ount"), "{label}: {}", sent.path);
+            // The fake counts a quarter of the body it received.
+            assert_eq!(got, sent.body.len() as u64 / 4, "{label}");
+            let body: Value = serde_json::from_slice(&sent.body).expect("json body");
+            if kind == "anthropic" {
+                assert!(body.get("max_tokens").is_none(), "{label}: {body}");
+                assert_eq!(body["model"], "model-x", "{label}");
+            } else {
+                assert_eq!(
+                    body["generateContentRequest"]["model"], "models/model-x",
+                    "{label}"
+                );
+            }
+        }
+        gw.stop().await;
+    }
+    // No counting endpoint (OpenAI) or a failing upstream: the estimate answers.
+    for (kind, creds) in [("openai", ["k1"]), ("anthropic", ["broken"])] {
+        let gw = Gateway::start(&config(kind, &fake, &creds, "")).await;
+        let before = fake.count("count_tokens");
+        assert!(count(&gw, Dialect::Anthropic).await > 0, "{kind}");
+        let expected_calls = usize::from(kind == "anthropic");
+        assert_eq!(fake.count("count_tokens"), before + expected_calls);
+        gw.stop().await;
+    }
+}

@@ -1,6 +1,6 @@
-//! Count-tokens endpoints (`/v1/messages/count_tokens`, Gemini `:countTokens`), answered with
-//! the protocol crate's estimate. (Forwarding to upstreams that have the endpoint comes with
-//! the upstream-aware routing of count requests.)
+//! Count-tokens endpoints (`/v1/messages/count_tokens`, Gemini `:countTokens`): counted by the
+//! upstream the model routes to when its API has the endpoint (Anthropic, Gemini), otherwise,
+//! or when that upstream fails, estimated by the protocol crate.
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -11,9 +11,11 @@ use switchyard_protocol::tokens::estimate_request;
 use switchyard_protocol::Dialect;
 
 use super::{auth, read_body};
-use crate::pipeline::unix_ms;
+use crate::pipeline::{count_tokens, unix_ms};
 use crate::render::ApiError;
 use crate::state::AppState;
+use switchyard_core::glob::Glob;
+use switchyard_protocol::ir::ErrorKind;
 
 pub async fn anthropic(
     State(state): State<AppState>,
@@ -66,7 +68,7 @@ async fn count(
     body: Body,
     model: Option<String>,
 ) -> Result<u64, ApiError> {
-    auth::authenticate(state, headers, query, unix_ms())?;
+    let caller = auth::authenticate(state, headers, query, unix_ms())?;
     let body = read_body(body, state.limits.max_body_bytes).await?;
     // Gemini wraps the request as `{"generateContentRequest": {...}}` or sends bare contents.
     let body = if dialect == Dialect::Gemini {
@@ -85,6 +87,20 @@ async fn count(
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     if let Some(m) = model {
         req.model = m;
+    }
+    if !caller.models.is_empty()
+        && !caller
+            .models
+            .iter()
+            .any(|g| Glob::new(g.as_str()).matches(&req.model))
+    {
+        return Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!("this key may not use model {:?}", req.model),
+        ));
+    }
+    if let Some(n) = count_tokens(state, dialect, &req, &body, headers).await {
+        return Ok(n);
     }
     Ok(estimate_request(&req))
 }

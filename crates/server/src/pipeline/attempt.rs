@@ -10,13 +10,16 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{classify, Lease, Outcome, Pool};
+use switchyard_core::resilience::read_quota;
 use switchyard_protocol::ir::{self, ErrorBody, ErrorKind};
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
 
 use super::history::Memory;
 use super::record::Recorder;
-use super::{for_upstream, now_std, passthrough, stream, upstream, Attempt, Call, UpstreamModel};
+use super::{
+    for_upstream, now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, UpstreamModel,
+};
 use crate::render::ApiError;
 use crate::state::AppState;
 
@@ -212,14 +215,14 @@ pub(crate) async fn run(
 }
 
 /// `retry-after-ms` (OpenAI) or `retry-after` in seconds; HTTP dates are ignored.
+/// `retry-after-ms` or `retry-after` (seconds or an HTTP date); garbage (`inf`, `1e30`,
+/// negative) reads as absent rather than as a panic or a century.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(ms) = get("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
-    }
-    get("retry-after")
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+    let pairs = headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("retry-after"))
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+    read_quota(pairs, now_std(), unix_ms()).retry_after
 }
 
 async fn read_limited(resp: reqwest::Response, limit: usize, within: Duration) -> Bytes {

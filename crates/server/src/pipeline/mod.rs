@@ -13,6 +13,7 @@
 //! `previous_response_id` and `store`).
 
 mod attempt;
+mod count;
 pub mod embeddings;
 pub mod history;
 mod mock;
@@ -33,6 +34,7 @@ use tokio::time::Instant;
 
 use crate::render::ApiError;
 use crate::state::AppState;
+pub use count::count_tokens;
 pub use record::unix_ms;
 use record::Recorder;
 
