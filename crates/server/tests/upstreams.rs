@@ -566,3 +566,49 @@ async fn token_counts_are_forwarded_to_upstreams_that_count_and_estimated_elsewh
         gw.stop().await;
     }
 }
+
+#[tokio::test]
+async fn gemini_streams_without_alt_sse_come_as_a_json_array() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    for kind in ["gemini", "openai"] {
+        let gw = Gateway::start(&config(kind, &fake, &["k1"], "")).await;
+        let body = json!({"contents": [{"role": "user", "parts": [{"text": "hello upstream"}]}]});
+        for path in [
+            "/v1beta/models/model-x:streamGenerateContent",
+            "/v1beta/models/model-x:streamGenerateContent?alt=json",
+        ] {
+            let resp = client()
+                .post(format!("{}{path}", gw.url))
+                .json(&body)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(resp.status(), 200, "{kind} {path}");
+            assert_eq!(
+                resp.headers()["content-type"],
+                "application/json",
+                "{kind} {path}"
+            );
+            let raw = resp.bytes().await.expect("body");
+            let items: Vec<Value> = serde_json::from_slice(&raw).unwrap_or_else(|e| {
+                panic!("{kind} {path}: {e}: {}", String::from_utf8_lossy(&raw))
+            });
+            assert!(items.len() > 1, "{kind}: streamed in pieces: {items:?}");
+            let text: String = items
+                .iter()
+                .filter_map(|i| i.pointer("/candidates/0/content/parts/0/text"))
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(text, "hello upstream", "{kind} {path}");
+            assert!(
+                items.iter().any(|i| i.get("usageMetadata").is_some()),
+                "{kind}: usage arrives in the array"
+            );
+        }
+        let records = gw.stop().await;
+        assert!(
+            records.iter().all(|r| r.stream && r.output_tokens > 0),
+            "{records:?}"
+        );
+    }
+}
