@@ -17,6 +17,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(ingress::root).head(ingress::root))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .merge(ingress::routes())
         .route("/{*path}", axum::routing::any(ingress::not_found))
         .with_state(state)
@@ -57,4 +58,23 @@ async fn ready(State(state): State<AppState>) -> Response {
     } else {
         (StatusCode::OK, "ready\n").into_response()
     }
+}
+
+/// Prometheus / OpenMetrics exposition. Open like `/health`: it carries counts and config
+/// names, never keys, secrets or request content.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let snapshot = state.snapshot.load();
+    let body = state.metrics.render(crate::metrics::ScrapeInputs {
+        snapshot: &snapshot,
+        now: crate::pipeline::now(),
+        writer: &state.usage,
+    });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        body,
+    )
+        .into_response()
 }

@@ -12,10 +12,12 @@
 //! - [`pipeline`]: routing, the attempt loop, upstream requests, passthrough and translation,
 //!   streaming to the client, the mock provider, usage records.
 //! - [`render`]: gateway errors as responses in the caller's dialect.
+//! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
 
 pub mod app;
 pub mod cli;
 pub mod ingress;
+pub mod metrics;
 pub mod pipeline;
 pub mod render;
 pub mod settings;

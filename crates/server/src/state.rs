@@ -123,6 +123,7 @@ pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
     pub http: reqwest::Client,
     pub usage: UsageHandle,
+    pub metrics: crate::metrics::Metrics,
     pub tasks: TaskTracker,
     pub limits: Limits,
     /// Set when shutdown begins: `/ready` turns false.
@@ -160,6 +161,7 @@ impl AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
             http,
             usage,
+            metrics: crate::metrics::Metrics::new(),
             tasks: TaskTracker::new(),
             limits,
             draining: AtomicBool::new(false),

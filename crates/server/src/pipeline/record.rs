@@ -134,6 +134,7 @@ impl Recorder {
     /// Sends the record; the latency is measured now (the last byte went out).
     pub async fn send(mut self, state: &AppState) {
         self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
+        state.metrics.observe(&self.record);
         state.usage.record(self.record).await;
     }
 
