@@ -68,6 +68,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         snapshot: &snapshot,
         now: crate::pipeline::now(),
         writer: &state.usage,
+        reload: state.reload.status(),
     });
     (
         [(

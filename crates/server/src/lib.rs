@@ -12,6 +12,7 @@
 //! - [`pipeline`]: routing, the attempt loop, upstream requests, passthrough and translation,
 //!   streaming to the client, the mock provider, usage records.
 //! - [`render`]: gateway errors as responses in the caller's dialect.
+//! - [`reload`]: applying a changed config live (file watch, later the admin API).
 //! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
 
 pub mod app;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod ingress;
 pub mod metrics;
 pub mod pipeline;
+pub mod reload;
 pub mod render;
 pub mod settings;
 pub mod state;

@@ -278,6 +278,7 @@ pub struct ScrapeInputs<'a> {
     pub snapshot: &'a Snapshot,
     pub now: std::time::Instant,
     pub writer: &'a switchyard_core::writer::UsageHandle,
+    pub reload: crate::reload::ReloadStatus,
 }
 
 fn scrape_time(inputs: ScrapeInputs<'_>) -> Registry {
@@ -358,6 +359,23 @@ fn scrape_time(inputs: ScrapeInputs<'_>) -> Registry {
         c.inc_by(value);
         registry.register(name, help, c);
     }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct ResultLabels {
+        result: &'static str,
+    }
+    let reloads = Family::<ResultLabels, Counter>::default();
+    reloads
+        .get_or_create(&ResultLabels { result: "applied" })
+        .inc_by(inputs.reload.applied);
+    reloads
+        .get_or_create(&ResultLabels { result: "refused" })
+        .inc_by(inputs.reload.refused);
+    registry.register(
+        "config_reloads",
+        "Config changes applied live, and refused ones (the last good config kept serving)",
+        reloads,
+    );
 
     let process = read_process();
     for (name, help, value) in [

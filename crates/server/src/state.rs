@@ -29,11 +29,18 @@ pub struct Snapshot {
     /// The config as loaded, before stored credentials were merged in: a reload merges anew
     /// from here.
     base: Arc<Config>,
+    /// The credentials from the store merged into `config`.
+    stored: Arc<Vec<StoredCredential>>,
 }
 
 impl Snapshot {
     pub fn new(config: Config, keys: Vec<ApiKey>) -> Self {
-        Self::build(Arc::new(config), &[], keys, None)
+        Self::build(Arc::new(config), Arc::new(Vec::new()), keys, None)
+    }
+
+    /// The config as loaded from its layers, without the stored credentials.
+    pub fn base(&self) -> &Config {
+        &self.base
     }
 
     /// The same snapshot with new client keys; pools (and their live state) are shared.
@@ -43,6 +50,7 @@ impl Snapshot {
             pools: self.pools.clone(),
             keys: index_keys(keys),
             base: Arc::clone(&self.base),
+            stored: Arc::clone(&self.stored),
         }
     }
 
@@ -50,16 +58,24 @@ impl Snapshot {
     /// one, not a change list). Pools carry their live state over to the new member lists.
     pub fn with_credentials(&self, stored: &[StoredCredential]) -> Self {
         let keys = self.keys.values().cloned().collect();
+        let stored = Arc::new(stored.to_vec());
         Self::build(Arc::clone(&self.base), stored, keys, Some(self))
+    }
+
+    /// A new config (a reload) with the same stored credentials and keys. Providers that keep
+    /// their name keep their pool's live state.
+    pub fn with_config(&self, config: Config) -> Self {
+        let keys = self.keys.values().cloned().collect();
+        Self::build(Arc::new(config), Arc::clone(&self.stored), keys, Some(self))
     }
 
     fn build(
         base: Arc<Config>,
-        stored: &[StoredCredential],
+        stored: Arc<Vec<StoredCredential>>,
         keys: Vec<ApiKey>,
         previous: Option<&Snapshot>,
     ) -> Self {
-        let (config, skipped) = credential::merge(&base, stored);
+        let (config, skipped) = credential::merge(&base, &stored);
         for reason in skipped {
             tracing::warn!("stored credential left out: {reason}");
         }
@@ -80,6 +96,7 @@ impl Snapshot {
             pools,
             keys: index_keys(keys),
             base,
+            stored,
         }
     }
 
@@ -124,6 +141,8 @@ pub struct Shared {
     pub http: reqwest::Client,
     pub usage: UsageHandle,
     pub metrics: crate::metrics::Metrics,
+    /// What the last config reloads did.
+    pub reload: crate::reload::ReloadState,
     pub tasks: TaskTracker,
     pub limits: Limits,
     /// Set when shutdown begins: `/ready` turns false.
@@ -162,6 +181,7 @@ impl AppState {
             http,
             usage,
             metrics: crate::metrics::Metrics::new(),
+            reload: crate::reload::ReloadState::default(),
             tasks: TaskTracker::new(),
             limits,
             draining: AtomicBool::new(false),

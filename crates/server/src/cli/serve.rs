@@ -9,14 +9,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchyard_core::config::{Config, SystemSecrets};
+use switchyard_core::config::Config;
 use switchyard_core::usage::UsageRecord;
 use switchyard_core::writer::{self, UsageSink, WriterConfig};
 use switchyard_store::{Engine, Store};
 use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::unix_ms;
-use crate::settings::{self, FlagOverrides};
+use crate::reload::{self, ConfigSource};
+use crate::settings::FlagOverrides;
 use crate::state::{AppState, Limits, Snapshot};
 
 #[derive(Debug, clap::Args)]
@@ -62,15 +63,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         listen: args.listen.clone(),
         data_dir: args.data_dir.clone(),
     };
-    let mut loaded = settings::load(args.config.as_deref(), &flags, &SystemSecrets)?;
-    if let Some(port) = args.port {
-        loaded.config.listen.set_port(port);
-    }
+    let source = ConfigSource {
+        named: args.config.clone(),
+        flags,
+        port: args.port,
+    };
+    let config = source.load()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(loaded.config, &args))
+    runtime.block_on(serve(config, source, &args))
 }
 
 pub fn database_url(config: &Config) -> String {
@@ -80,7 +83,7 @@ pub fn database_url(config: &Config) -> String {
     )
 }
 
-async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
+async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Result<()> {
     let store = Store::open(&database_url(&config))
         .await
         .context("opening the store")?;
@@ -114,6 +117,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let reload = tokio::spawn(watch_store(state.clone(), store.clone(), shutdown.clone()));
     let prune = tokio::spawn(prune_responses(store.clone(), shutdown.clone()));
+    let watch = tokio::spawn(reload::watch(state.clone(), source, shutdown.clone()));
     let signal = shutdown.clone();
     let draining = state.clone();
     tokio::spawn(async move {
@@ -143,6 +147,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = reload.await;
     let _ = prune.await;
+    let _ = watch.await;
     state.tasks.close();
     if tokio::time::timeout(drain, state.tasks.wait())
         .await
