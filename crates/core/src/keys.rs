@@ -62,6 +62,43 @@ fn encode(bytes: &[u8], len: usize) -> String {
 }
 
 /// The full key as printed once to the operator.
+/// A new key from 33 random bytes: the record to store (only the secret's hash) and the full
+/// key to show once.
+pub fn issue(
+    random: &[u8; 33],
+    name: String,
+    models: Vec<String>,
+    created_at_ms: i64,
+    expires_at_ms: Option<i64>,
+) -> (ApiKey, String) {
+    let (id, secret) = generate(random);
+    let full = format_key(&id, &secret);
+    let key = ApiKey {
+        id,
+        name,
+        secret_hash: hash_secret(&secret),
+        models,
+        created_at_ms,
+        expires_at_ms,
+        revoked_at_ms: None,
+    };
+    (key, full)
+}
+
+/// Admin tokens open the admin API and nothing else. Their prefix tells them apart from client
+/// keys at a glance; the inference path refuses them.
+pub const ADMIN_PREFIX: &str = "sya-";
+
+/// A new admin token from 32 random bytes (the caller supplies randomness).
+pub fn generate_admin_token(random: &[u8; 32]) -> String {
+    format!("{ADMIN_PREFIX}{}", encode(random, 48))
+}
+
+/// Whether `secret` hashes to `hash` (hex SHA-256), compared in constant time.
+pub fn matches_hash(secret: &str, hash: &str) -> bool {
+    hash_secret(secret).as_bytes().ct_eq(hash.as_bytes()).into()
+}
+
 pub fn format_key(id: &str, secret: &str) -> String {
     format!("{PREFIX}{id}-{secret}")
 }
@@ -85,6 +122,18 @@ pub fn hash_secret(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_tokens_are_not_client_keys() {
+        let token = generate_admin_token(&[9u8; 32]);
+        assert!(
+            token.starts_with(ADMIN_PREFIX) && token.len() == 52,
+            "{token}"
+        );
+        assert!(parse_key(&token).is_none(), "never parsed as a client key");
+        assert!(matches_hash(&token, &hash_secret(&token)));
+        assert!(!matches_hash("sya-other", &hash_secret(&token)));
+    }
 
     #[test]
     fn generated_keys_parse_and_verify() {

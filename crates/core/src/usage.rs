@@ -3,7 +3,7 @@
 //! to a batching writer through a bounded channel; nothing here waits for storage.
 
 /// What one request did. Times are milliseconds; money is in micro-dollars so sums are exact.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct UsageRecord {
     /// The `x-request-id` the client saw.
     pub request_id: String,

@@ -19,12 +19,13 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .merge(ingress::routes())
+        .nest("/api", crate::api::routes(state.clone()))
         .route("/{*path}", axum::routing::any(ingress::not_found))
         .with_state(state)
 }
 
 /// Liveness and components: the providers' usable credential counts.
-async fn health(State(state): State<AppState>) -> Response {
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.load();
     let components: Vec<_> = snap
         .config

@@ -7,6 +7,7 @@
 //! - [`cli`]: clap definitions and one module per subcommand.
 //! - [`settings`]: config layers (defaults < file < env < flags) and validation messages.
 //! - [`state`]: what handlers share: the config snapshot, pools, HTTP client, usage writer.
+//! - [`api`]: the admin API under `/api` (admin token, audit, OpenAPI document).
 //! - [`app`]: `fn app(state) -> Router`, testable without a socket.
 //! - [`ingress`]: one module per client dialect: paths, auth, model and stream extraction.
 //! - [`pipeline`]: routing, the attempt loop, upstream requests, passthrough and translation,
@@ -15,6 +16,7 @@
 //! - [`reload`]: applying a changed config live (file watch, later the admin API).
 //! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod ingress;

@@ -186,6 +186,22 @@ pub fn refuse(state: &AppState, why: &str) {
     tracing::error!(error = %why, "config change refused; the last good config keeps serving");
 }
 
+/// Reads client keys and stored credentials from the store and swaps them in (pools keep
+/// their live state). Called when the store's change version moves, and right after the
+/// admin API changes either, so the change is live when the call returns.
+pub async fn refresh_from_store(
+    state: &AppState,
+    store: &switchyard_store::Store,
+) -> switchyard_store::Result<()> {
+    use switchyard_store::Engine;
+    let keys = store.list_keys().await?;
+    let credentials = store.list_credentials().await?;
+    let old = state.snapshot.load_full();
+    let next = old.with_keys(keys).with_credentials(&credentials);
+    state.snapshot.store(std::sync::Arc::new(next));
+    Ok(())
+}
+
 /// Reloads whenever the config file's contents change, until `stop`.
 pub async fn watch(state: AppState, source: ConfigSource, stop: CancellationToken) {
     let read = |source: &ConfigSource| source.file().and_then(|f| std::fs::read(f).ok());

@@ -13,6 +13,7 @@ use switchyard_core::config::Config;
 use switchyard_core::credential::{self, StoredCredential};
 use switchyard_core::keys::ApiKey;
 use switchyard_core::pool::{Member, Pool};
+use switchyard_core::usage::UsageRecord;
 use switchyard_core::writer::UsageHandle;
 use switchyard_store::Store;
 use tokio_util::task::TaskTracker;
@@ -143,13 +144,19 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// What the last config reloads did.
     pub reload: crate::reload::ReloadState,
+    /// Hex SHA-256 hashes of the admin tokens that open `/api`; empty: `/api` is closed.
+    pub admin_tokens: ArcSwap<Vec<String>>,
+    /// Every finished request's record, for the live log; a listener that falls behind
+    /// misses records rather than slowing requests down.
+    pub events: tokio::sync::broadcast::Sender<Arc<UsageRecord>>,
     pub tasks: TaskTracker,
     pub limits: Limits,
     /// Set when shutdown begins: `/ready` turns false.
     pub draining: AtomicBool,
-    /// Where Responses API state is kept (`previous_response_id`, `store`); unset: the
-    /// gateway keeps none and requests naming a previous response are refused as before.
-    responses: OnceLock<Store>,
+    /// The database: Responses API state (`previous_response_id`, `store`), keys, stored
+    /// credentials, audit, settings. Unset (tests of the pipeline alone): no Responses state is
+    /// kept and the admin API answers 503 for what needs the store.
+    store: OnceLock<Store>,
     /// Source of request ids (with the start time, unique per process).
     next_id: AtomicU64,
     id_prefix: String,
@@ -182,25 +189,26 @@ impl AppState {
             usage,
             metrics: crate::metrics::Metrics::new(),
             reload: crate::reload::ReloadState::default(),
+            admin_tokens: ArcSwap::from_pointee(Vec::new()),
+            events: tokio::sync::broadcast::channel(1024).0,
             tasks: TaskTracker::new(),
             limits,
             draining: AtomicBool::new(false),
-            responses: OnceLock::new(),
+            store: OnceLock::new(),
             next_id: AtomicU64::new(0),
             id_prefix: format!("{started_ms:x}"),
         }))
     }
 
-    /// Keeps Responses API state in `store`. Set once, before serving; a second call is
-    /// ignored.
-    pub fn with_response_store(self, store: Store) -> Self {
-        let _ = self.0.responses.set(store);
+    /// Uses `store` as the database. Set once, before serving; a second call is ignored.
+    pub fn with_store(self, store: Store) -> Self {
+        let _ = self.0.store.set(store);
         self
     }
 
-    /// The store Responses API state is kept in, when there is one.
-    pub fn responses(&self) -> Option<&Store> {
-        self.0.responses.get()
+    /// The database, when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        self.0.store.get()
     }
 
     pub fn request_id(&self) -> String {

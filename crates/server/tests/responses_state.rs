@@ -34,7 +34,7 @@ async fn gateway(kind: &str, fake: &FakeUpstream) -> Gateway {
     let store = Store::open("sqlite::memory:")
         .await
         .expect("in-memory store");
-    gw.state.clone().with_response_store(store);
+    gw.state.clone().with_store(store);
     gw
 }
 
@@ -67,7 +67,7 @@ fn response_id(answer: &Value) -> String {
 
 /// Waits until the save spawned after the answer has landed (it runs off the client's path).
 async fn stored(gw: &Gateway, id: &str) {
-    let store = gw.state.responses().expect("a response store");
+    let store = gw.state.store().expect("a response store");
     for _ in 0..200 {
         if store.get_response(id, 0).await.expect("store").is_some() {
             return;
@@ -171,7 +171,7 @@ async fn the_mock_provider_keeps_responses_state() {
     let store = Store::open("sqlite::memory:")
         .await
         .expect("in-memory store");
-    gw.state.clone().with_response_store(store);
+    gw.state.clone().with_store(store);
     for stream in [false, true] {
         let (status, first) = post(
             &gw,

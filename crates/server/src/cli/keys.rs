@@ -3,7 +3,7 @@
 //! kept.
 
 use anyhow::Context;
-use switchyard_core::keys::{self, ApiKey};
+use switchyard_core::keys;
 
 use super::store_cmd::{print_table, with_store, StoreArgs};
 use crate::pipeline::unix_ms;
@@ -51,18 +51,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let mut random = [0u8; 33];
             getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            let (id, secret) = keys::generate(&random);
-            let key = ApiKey {
-                id: id.clone(),
-                name,
-                secret_hash: keys::hash_secret(&secret),
-                models,
-                created_at_ms: now,
-                expires_at_ms,
-                revoked_at_ms: None,
-            };
+            let (key, full) = keys::issue(&random, name, models, now, expires_at_ms);
+            let id = key.id.clone();
             store.insert_key(&key).await.context("saving the key")?;
-            let full = keys::format_key(&id, &secret);
             #[allow(clippy::print_stdout)] // reason: the key is this command's output
             if json {
                 println!("{}", serde_json::json!({"id": id, "key": full}));

@@ -102,7 +102,23 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
         Limits::default(),
         unix_ms(),
     )
-    .with_response_store(store.clone());
+    .with_store(store.clone());
+
+    match crate::api::admin_token_from_env() {
+        Some(token) => crate::api::install_admin_token(&state, &token),
+        None => {
+            let mut random = [0u8; 32];
+            getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            let token = switchyard_core::keys::generate_admin_token(&random);
+            crate::api::install_admin_token(&state, &token);
+            #[allow(clippy::print_stderr)] // reason: the token is shown once, to the operator
+            {
+                eprintln!(
+                    "admin API token for this run (set SWITCHYARD_ADMIN_TOKEN to choose one): {token}"
+                );
+            }
+        }
+    }
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -134,6 +150,7 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
     });
     let app = crate::app::app(state.clone());
     let stop = shutdown.clone();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server =
         axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
     let drain = Duration::from_secs(args.drain_timeout);
@@ -193,21 +210,15 @@ async fn watch_store(state: AppState, store: Store, stop: CancellationToken) {
         if version == seen {
             continue;
         }
-        let (keys, credentials) = match (store.list_keys().await, store.list_credentials().await) {
-            (Ok(k), Ok(c)) => (k, c),
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(error = %e, "reading keys and credentials from the store failed");
-                continue;
+        match reload::refresh_from_store(&state, &store).await {
+            Ok(()) => {
+                seen = version;
+                tracing::info!("client keys and stored credentials reloaded");
             }
-        };
-        let old = state.snapshot.load_full();
-        let next = old.with_keys(keys).with_credentials(&credentials);
-        state.snapshot.store(std::sync::Arc::new(next));
-        seen = version;
-        tracing::info!(
-            credentials = credentials.len(),
-            "client keys and stored credentials reloaded"
-        );
+            Err(e) => {
+                tracing::warn!(error = %e, "reading keys and credentials from the store failed")
+            }
+        }
     }
 }
 

@@ -41,6 +41,17 @@ pub fn authenticate(
 ) -> Result<Caller, ApiError> {
     let snap = state.snapshot.load();
     if snap.keys.is_empty() {
+        // Open mode accepts anyone, but never on an admin token: one that leaks into a
+        // client's config must fail loudly rather than quietly work.
+        if let Some(p) = presented(headers, query) {
+            let admin = state.admin_tokens.load();
+            if admin.iter().any(|h| keys::matches_hash(p, h)) {
+                return Err(ApiError::new(
+                    ErrorKind::Authentication,
+                    "an admin token cannot be used for inference; use a client key",
+                ));
+            }
+        }
         return Ok(Caller::default());
     }
     let unauthorized = |m: &str| ApiError::new(ErrorKind::Authentication, m);

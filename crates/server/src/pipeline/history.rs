@@ -48,7 +48,7 @@ pub(crate) async fn prepare(
     dialect: Dialect,
     req: &mut ir::Request,
 ) -> Result<Memory, ApiError> {
-    let Some(store) = state.responses() else {
+    let Some(store) = state.store() else {
         return Ok(Memory::default());
     };
     if dialect != Dialect::Responses {

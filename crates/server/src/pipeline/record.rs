@@ -135,6 +135,9 @@ impl Recorder {
     pub async fn send(mut self, state: &AppState) {
         self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
         state.metrics.observe(&self.record);
+        if state.events.receiver_count() > 0 {
+            let _ = state.events.send(std::sync::Arc::new(self.record.clone()));
+        }
         state.usage.record(self.record).await;
     }
 

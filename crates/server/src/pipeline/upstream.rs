@@ -89,3 +89,63 @@ pub fn headers(provider: &ProviderConfig, secret: &Secret, client: &HeaderMap) -
     }
     out
 }
+
+/// What checking a credential found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    pub ok: bool,
+    /// The upstream's status, when it answered.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+/// Checks a credential with the cheapest call its provider offers: listing models, which
+/// costs no tokens. A mock provider is always fine.
+pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, secret: &Secret) -> Verdict {
+    let base = &provider.base_url;
+    let url = match provider.kind {
+        ProviderKind::OpenAi | ProviderKind::OpenAiResponses => format!("{base}/models"),
+        ProviderKind::Anthropic => format!("{base}/v1/models"),
+        ProviderKind::Gemini => format!("{base}/v1beta/models"),
+        ProviderKind::Mock => {
+            return Verdict {
+                ok: true,
+                status: None,
+                message: "the mock provider needs no credential".into(),
+            }
+        }
+    };
+    let send = http
+        .get(&url)
+        .headers(headers(provider, secret, &HeaderMap::new()))
+        .send();
+    match tokio::time::timeout(provider.timeouts.first_byte, send).await {
+        Err(_) => Verdict {
+            ok: false,
+            status: None,
+            message: "the upstream did not answer in time".into(),
+        },
+        Ok(Err(e)) => Verdict {
+            ok: false,
+            status: None,
+            message: if e.is_connect() {
+                "could not connect to the upstream".into()
+            } else {
+                "the request to the upstream failed".into()
+            },
+        },
+        Ok(Ok(resp)) => {
+            let status = resp.status().as_u16();
+            Verdict {
+                ok: resp.status().is_success(),
+                status: Some(status),
+                message: match status {
+                    200..=299 => "ok".into(),
+                    401 | 403 => format!("the upstream refused the credential ({status})"),
+                    429 => "rate limited (the credential itself is valid)".into(),
+                    _ => format!("the upstream answered {status}"),
+                },
+            }
+        }
+    }
+}

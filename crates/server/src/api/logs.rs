@@ -1,0 +1,56 @@
+//! The request log: recent usage records (newest first) and a live stream of them over SSE.
+//! Records carry no request content and no secrets: key ids, models, credentials by name,
+//! statuses, tokens and times.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchyard_store::Engine;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{store, Failure, Params};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    /// At most this many records (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// `GET /api/logs`
+pub async fn list(
+    State(state): State<AppState>,
+    Params(q): Params<LogQuery>,
+) -> Result<Json<Value>, Failure> {
+    let store = store(&state)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let records = store.recent_usage(limit).await.map_err(Failure::store)?;
+    Ok(Json(json!({ "records": records })))
+}
+
+/// `GET /api/logs/stream`: every request as it finishes, one `data:` event each; a listener
+/// that falls behind gets a `lagged` event saying how many it missed.
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.events.subscribe();
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        let event = match rx.recv().await {
+            Ok(record) => Event::default().json_data(&*record).unwrap_or_else(|_| {
+                Event::default()
+                    .event("error")
+                    .data("unserialisable record")
+            }),
+            Err(RecvError::Lagged(n)) => Event::default().event("lagged").data(n.to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

