@@ -84,7 +84,10 @@ fn keys_and_usage_against_a_running_gateway() {
     let data = dir.path().join("data");
     let data = data.to_str().unwrap();
     // No keys yet: the list is empty.
-    let out = switchyard(&["keys", "list", "--data-dir", data, "--json"], dir.path());
+    let out = switchyard(
+        &["keys", "list", "--offline", "--data-dir", data, "--json"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "[]");
 
@@ -117,6 +120,7 @@ fn keys_and_usage_against_a_running_gateway() {
         &[
             "keys",
             "create",
+            "--offline",
             "--name",
             "ci",
             "--data-dir",
@@ -146,7 +150,10 @@ fn keys_and_usage_against_a_running_gateway() {
     );
     assert_eq!(ask(Some(&key)), 200);
 
-    let out = switchyard(&["keys", "revoke", &id, "--data-dir", data], dir.path());
+    let out = switchyard(
+        &["keys", "revoke", "--offline", &id, "--data-dir", data],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     for _ in 0..50 {
         status = ask(Some(&key));
@@ -156,7 +163,10 @@ fn keys_and_usage_against_a_running_gateway() {
         pause();
     }
     assert_eq!(status, 401, "a revoked key is refused");
-    let out = switchyard(&["keys", "list", "--data-dir", data], dir.path());
+    let out = switchyard(
+        &["keys", "list", "--offline", "--data-dir", data],
+        dir.path(),
+    );
     assert!(stdout(&out).contains("revoked"), "{}", stdout(&out));
 
     let ok = Command::new("kill")

@@ -1,10 +1,11 @@
-//! `switchyard keys create | list | revoke`: client API keys, written to the store directly
-//! (a running gateway notices within a second). A new key is printed once; only its hash is
-//! kept.
+//! `switchyard keys create | list | revoke | rotate`: client API keys, through the running
+//! gateway's admin API, or with `--offline` in the store directly (a running gateway notices
+//! within a second). A new key is printed once; only its hash is kept.
 
 use anyhow::Context;
 use switchyard_core::keys;
 
+use super::remote::{print_json, say, Remote, RemoteArgs};
 use super::store_cmd::{print_table, with_store, StoreArgs};
 use crate::pipeline::unix_ms;
 use switchyard_store::Engine;
@@ -15,6 +16,8 @@ pub struct Args {
     command: Command,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -34,9 +37,92 @@ enum Command {
     List,
     /// Revoke a key by its id (the part after `sy-`).
     Revoke { id: String },
+    /// Replace a key with a new one of the same name, models and expiry (not --offline).
+    Rotate { id: String },
+}
+
+/// The id part of what the operator typed: a bare id, or a whole key.
+fn key_id(given: &str) -> &str {
+    let id = given.strip_prefix(keys::PREFIX).unwrap_or(given);
+    id.split('-').next().unwrap_or(id)
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.remote.offline {
+        return offline(args);
+    }
+    let remote = Remote::connect(&args.remote, args.store.config.as_ref())?;
+    let json = args.store.json;
+    match args.command {
+        Command::Create {
+            name,
+            models,
+            expires,
+        } => {
+            let created = remote.post(
+                "/api/keys",
+                Some(serde_json::json!({"name": name, "models": models, "expires": expires})),
+            )?;
+            show_new_key(&created, json);
+        }
+        Command::List => {
+            let listed = remote.get("/api/keys")?;
+            if json {
+                print_json(&listed["keys"]);
+            } else {
+                let rows: Vec<Vec<String>> = listed["keys"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|k| {
+                        let models: Vec<&str> = k["models"]
+                            .as_array()
+                            .map(|m| m.iter().filter_map(|v| v.as_str()).collect())
+                            .unwrap_or_default();
+                        vec![
+                            k["id"].as_str().unwrap_or_default().to_string(),
+                            k["name"].as_str().unwrap_or_default().to_string(),
+                            k["status"].as_str().unwrap_or_default().to_string(),
+                            if models.is_empty() {
+                                "*".into()
+                            } else {
+                                models.join(",")
+                            },
+                        ]
+                    })
+                    .collect();
+                print_table(&["ID", "NAME", "STATUS", "MODELS"], &rows);
+            }
+        }
+        Command::Revoke { id } => {
+            let id = key_id(&id);
+            remote.delete(&format!("/api/keys/{id}"))?;
+            say(format!("revoked {id}"));
+        }
+        Command::Rotate { id } => {
+            let rotated = remote.post(&format!("/api/keys/{}/rotate", key_id(&id)), None)?;
+            show_new_key(&rotated, json);
+        }
+    }
+    Ok(())
+}
+
+fn show_new_key(created: &serde_json::Value, json: bool) {
+    let id = created["id"].as_str().unwrap_or_default();
+    let key = created["key"].as_str().unwrap_or_default();
+    if json {
+        print_json(&serde_json::json!({"id": id, "key": key}));
+    } else {
+        say(key);
+        say(format!(
+            "(shown once: store it now; `switchyard keys revoke {id}` disables it)"
+        ));
+    }
+}
+
+/// The store directly: for when the gateway is down.
+fn offline(args: Args) -> anyhow::Result<()> {
     let json = args.store.json;
     with_store(&args.store, async move |store| match args.command {
         Command::Create {
@@ -108,9 +194,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print_table(&["ID", "NAME", "STATUS", "MODELS"], &rows);
             Ok(())
         }
+        Command::Rotate { .. } => {
+            anyhow::bail!("rotate needs the running gateway (drop --offline)")
+        }
         Command::Revoke { id } => {
-            let id = id.strip_prefix(keys::PREFIX).unwrap_or(&id);
-            let id = id.split('-').next().unwrap_or(id);
+            let id = key_id(&id);
             if !store.revoke_key(id, unix_ms()).await? {
                 anyhow::bail!("no active key with id {id}");
             }

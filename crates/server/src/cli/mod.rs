@@ -4,6 +4,8 @@
 mod accounts;
 mod config_cmd;
 mod keys;
+mod logs;
+mod remote;
 mod serve;
 mod store_cmd;
 mod translate;
@@ -37,6 +39,8 @@ enum Command {
     Accounts(accounts::Args),
     /// Requests, tokens and cost recorded in the store.
     Usage(usage::Args),
+    /// The request log of a running gateway (`--follow` for live).
+    Logs(logs::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
     /// writes stdout); for debugging what a client sends and what an upstream would receive.
     Translate(translate::Args),
@@ -50,5 +54,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args),
         Command::Accounts(args) => accounts::run(args),
         Command::Usage(args) => usage::run(args),
+        Command::Logs(args) => logs::run(args),
     }
 }
