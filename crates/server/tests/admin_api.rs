@@ -428,10 +428,17 @@ async fn keys_are_created_rotated_and_revoked_live() {
     );
     assert_eq!(chat(&gw, Some(&new_key)).await, 401);
     assert_eq!(
-        admin(&gw, Method::DELETE, &format!("/api/keys/{new_id}"), None)
+        admin(&gw, Method::DELETE, "/api/keys/unknown", None)
             .await
             .0,
         404
+    );
+    assert_eq!(
+        admin(&gw, Method::DELETE, &format!("/api/keys/{new_id}"), None)
+            .await
+            .0,
+        204,
+        "revoking is idempotent"
     );
     assert_eq!(
         admin(
@@ -442,7 +449,8 @@ async fn keys_are_created_rotated_and_revoked_live() {
         )
         .await
         .0,
-        404
+        409,
+        "a revoked key cannot be rotated"
     );
     gw.stop().await;
 }

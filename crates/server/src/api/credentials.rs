@@ -91,14 +91,10 @@ fn kind_name(kind: ProviderKind) -> &'static str {
 pub struct NewCredential {
     name: String,
     secret: String,
-    #[serde(default = "one")]
+    #[serde(default = "super::default_weight", deserialize_with = "super::weight")]
     weight: u32,
     #[serde(default)]
     labels: Vec<String>,
-}
-
-fn one() -> u32 {
-    1
 }
 
 /// `POST /api/providers/{provider}/credentials`
@@ -433,7 +429,7 @@ pub struct ImportItem {
     provider: String,
     name: String,
     secret: String,
-    #[serde(default = "one")]
+    #[serde(default = "super::default_weight", deserialize_with = "super::weight")]
     weight: u32,
     #[serde(default)]
     labels: Vec<String>,

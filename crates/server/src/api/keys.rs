@@ -109,13 +109,14 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Failure> {
     let store = store(&state)?;
-    if !store
+    // Revoking is idempotent: a key revoked already stays revoked and answers the same.
+    if store.find_key(&id).await.map_err(Failure::store)?.is_none() {
+        return Err(Failure::not_found(format!("no key {id}")));
+    }
+    store
         .revoke_key(&id, unix_ms())
         .await
-        .map_err(Failure::store)?
-    {
-        return Err(Failure::not_found(format!("no active key {id}")));
-    }
+        .map_err(Failure::store)?;
     reload::refresh_from_store(&state, store)
         .await
         .map_err(Failure::store)?;
@@ -134,8 +135,12 @@ pub async fn rotate(
         .find_key(&id)
         .await
         .map_err(Failure::store)?
-        .filter(|k| k.revoked_at_ms.is_none())
-        .ok_or_else(|| Failure::not_found(format!("no active key {id}")))?;
+        .ok_or_else(|| Failure::not_found(format!("no key {id}")))?;
+    if old.revoked_at_ms.is_some() {
+        return Err(Failure::conflict(format!(
+            "key {id} is revoked; create a new one"
+        )));
+    }
     let now = unix_ms();
     // The new key lives as long as the old one had left.
     let (key, full) = keys::issue(

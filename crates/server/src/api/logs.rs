@@ -29,7 +29,10 @@ pub async fn list(
     Params(q): Params<LogQuery>,
 ) -> Result<Json<Value>, Failure> {
     let store = store(&state)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Failure::bad_request("limit: must be between 1 and 1000"));
+    }
     let records = store.recent_usage(limit).await.map_err(Failure::store)?;
     Ok(Json(json!({ "records": records })))
 }

@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize as _;
 use serde_json::json;
 use switchyard_store::Store;
 
@@ -158,6 +159,33 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Par
             Err(rejection) => Err(Failure::bad_request(rejection.body_text())),
         }
     }
+}
+
+/// The largest weight a credential may have: far above any useful share, and small enough
+/// that sums over a pool never overflow.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
+/// Reads a weight given as a JSON integer, or as a number with no fractional part (`3.0`),
+/// which JSON Schema also calls an integer.
+fn weight<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let value = n
+        .as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| D::Error::custom(format!("weight: {n} is not a whole number")))?;
+    u32::try_from(value)
+        .ok()
+        .filter(|w| (1..=MAX_WEIGHT).contains(w))
+        .ok_or_else(|| D::Error::custom(format!("weight: must be between 1 and {MAX_WEIGHT}")))
+}
+
+fn default_weight() -> u32 {
+    1
 }
 
 /// The store, or a 503 when this gateway has none.

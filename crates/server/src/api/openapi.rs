@@ -14,7 +14,7 @@ struct Op {
     body: Option<Value>,
     ok: u16,
     answer: Option<Value>,
-    query: &'static [(&'static str, &'static str)],
+    query: Vec<(&'static str, Value)>,
 }
 
 fn string() -> Value {
@@ -74,7 +74,7 @@ fn verdict() -> Value {
 fn new_credential() -> Value {
     json!({
         "type": "object", "required": ["name", "secret"], "additionalProperties": false,
-        "properties": {"name": {"type": "string", "minLength": 1}, "secret": {"type": "string", "minLength": 1},
+        "properties": {"name": {"type": "string", "pattern": "\\S"}, "secret": {"type": "string", "minLength": 1},
                        "weight": {"type": "integer", "minimum": 1, "maximum": 1000000},
                        "labels": array(string())},
     })
@@ -93,7 +93,7 @@ fn operations() -> Vec<Op> {
                 &["status", "version", "components"],
                 json!({"status": string(), "version": string(), "components": array(json!({"type": "object"}))}),
             )),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "get",
@@ -109,7 +109,7 @@ fn operations() -> Vec<Op> {
                            "credentials": array(credential_status())}),
                 ))}),
             )),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
@@ -118,7 +118,7 @@ fn operations() -> Vec<Op> {
             body: Some(new_credential()),
             ok: 201,
             answer: Some(json!({"type": "object"})),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "delete",
@@ -127,7 +127,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 204,
             answer: None,
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
@@ -136,7 +136,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 200,
             answer: Some(verdict()),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
@@ -145,17 +145,17 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 200,
             answer: Some(json!({"type": "object"})),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
             path: "/api/providers/{provider}/credentials/{name}/quarantine",
             summary: "Take a credential out of service until activated",
             body: Some(json!({"type": "object", "additionalProperties": false,
-                              "properties": {"reason": string()}})),
+                              "properties": {"reason": nullable("string")}})),
             ok: 200,
             answer: Some(json!({"type": "object"})),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
@@ -164,7 +164,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 200,
             answer: Some(object(&["results"], json!({"results": array(verdict())}))),
-            query: &[("provider", "string")],
+            query: vec![("provider", string())],
         },
         Op {
             method: "get",
@@ -176,7 +176,7 @@ fn operations() -> Vec<Op> {
                 &["credentials"],
                 json!({"credentials": array(json!({"type": "object"}))}),
             )),
-            query: &[("secrets", "boolean")],
+            query: vec![("secrets", json!({"type": "boolean"}))],
         },
         Op {
             method: "post",
@@ -196,7 +196,7 @@ fn operations() -> Vec<Op> {
                 &["added", "results"],
                 json!({"added": int(), "results": array(json!({"type": "object"}))}),
             )),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "get",
@@ -205,7 +205,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 200,
             answer: Some(object(&["keys"], json!({"keys": array(key())}))),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
@@ -213,12 +213,12 @@ fn operations() -> Vec<Op> {
             summary: "Create a client key; the key is in this answer only",
             body: Some(json!({
                 "type": "object", "required": ["name"], "additionalProperties": false,
-                "properties": {"name": {"type": "string", "minLength": 1}, "models": array(string()),
-                               "expires": {"type": "string", "pattern": "^[0-9]{1,6}[dhms]$"}},
+                "properties": {"name": {"type": "string", "pattern": "\\S"}, "models": array(string()),
+                               "expires": {"type": ["string", "null"], "pattern": "^[0-9]{1,6}[dhms]$"}},
             })),
             ok: 201,
             answer: Some(key()),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "delete",
@@ -227,7 +227,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 204,
             answer: None,
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "post",
@@ -236,7 +236,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 201,
             answer: Some(key()),
-            query: &[],
+            query: vec![],
         },
         Op {
             method: "get",
@@ -248,7 +248,10 @@ fn operations() -> Vec<Op> {
                 &["records"],
                 json!({"records": array(json!({"type": "object"}))}),
             )),
-            query: &[("limit", "integer")],
+            query: vec![(
+                "limit",
+                json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+            )],
         },
         Op {
             method: "post",
@@ -257,7 +260,7 @@ fn operations() -> Vec<Op> {
             body: None,
             ok: 200,
             answer: Some(object(&["token"], json!({"token": string()}))),
-            query: &[],
+            query: vec![],
         },
     ]
 }
@@ -279,8 +282,8 @@ pub fn build() -> Value {
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": string()}))
             .collect();
-        parameters.extend(op.query.iter().map(|(name, t)| {
-            json!({"name": name, "in": "query", "required": false, "schema": {"type": t}})
+        parameters.extend(op.query.iter().map(|(name, schema)| {
+            json!({"name": name, "in": "query", "required": false, "schema": schema})
         }));
         let mut responses = Map::new();
         let ok = match &op.answer {
