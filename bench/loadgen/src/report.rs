@@ -532,8 +532,8 @@ fn markdown(
         }
     }
     let _ = writeln!(s, "\n## Memory (proxy RSS)\n");
-    let _ = writeln!(s, "| target | idle VmHWM | after c=256 VmHWM | before streams VmRSS | peak with streams open | per open stream |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| target | idle VmHWM | after c=256 VmHWM | before streams VmRSS | peak with streams open | per open stream | threads idle / c=256 / streams |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
     for target in ["nginx", "switchyard"] {
         let f = |phase: &str, field: &str| {
             rss_kb(rss, target, phase, field)
@@ -548,13 +548,19 @@ fn markdown(
                     v["peak_kb"].as_f64().unwrap_or(0.0) - v["before_kb"].as_f64().unwrap_or(0.0);
                 format!("{:.1} KB ({open:.0} streams)", d / open)
             });
+        let threads = |phase: &str| {
+            rss_kb(rss, target, phase, "threads").map_or("–".to_owned(), |n| format!("{n:.0}"))
+        };
         let _ = writeln!(
             s,
-            "| {target} | {} | {} | {} | {} | {per} |",
+            "| {target} | {} | {} | {} | {} | {per} | {} / {} / {} |",
             f("idle", "vm_hwm_kb"),
             f("c256", "vm_hwm_kb"),
             f("streams", "before_kb"),
             f("streams", "peak_kb"),
+            threads("idle"),
+            threads("c256"),
+            threads("streams"),
         );
     }
     if !criterion.is_empty() {
