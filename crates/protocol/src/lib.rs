@@ -11,7 +11,8 @@
 //! - [`Dialect`]: the enum that dispatches to them; [`translate`] composes decode and encode.
 //! - [`sse`]: incremental SSE framing; [`tokens`]: token estimation and its calibrator;
 //!   [`ids`] and [`signature`]: tool-call ids and thinking signatures across dialects;
-//!   [`schema`]: JSON Schema rewriting for targets with a narrower schema dialect.
+//!   [`schema`]: JSON Schema rewriting for targets with a narrower schema dialect;
+//!   [`sniff`]: model and usage from a forwarded answer without a full decode.
 //!
 //! This crate does no I/O and knows nothing of servers, credentials, storage or time.
 
@@ -26,6 +27,7 @@ pub mod openai;
 pub mod responses;
 pub mod schema;
 pub mod signature;
+pub mod sniff;
 pub mod sse;
 pub mod tokens;
 pub mod translate;

@@ -181,6 +181,9 @@ impl AppState {
             .pool_max_idle_per_host(256)
             .pool_idle_timeout(Duration::from_secs(90))
             .connect_timeout(Duration::from_secs(10))
+            // An upstream redirect is not followed: it would carry the credential elsewhere,
+            // and checking every answer for one costs a URL parse per request.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self(Arc::new(Shared {

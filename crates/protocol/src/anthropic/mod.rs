@@ -8,7 +8,7 @@
 mod content;
 mod error;
 mod request;
-mod response;
+pub(crate) mod response;
 mod stream;
 pub mod wire;
 

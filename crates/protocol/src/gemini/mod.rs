@@ -13,7 +13,7 @@ mod config;
 mod error;
 mod parts;
 mod request;
-mod response;
+pub(crate) mod response;
 mod stream;
 pub mod wire;
 

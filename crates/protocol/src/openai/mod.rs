@@ -14,7 +14,7 @@ mod messages;
 mod params;
 mod parts;
 mod request;
-mod response;
+pub(crate) mod response;
 mod stream;
 pub mod wire;
 

@@ -12,7 +12,7 @@
 mod error;
 mod items;
 mod request;
-mod response;
+pub(crate) mod response;
 mod stream;
 mod tools;
 pub mod wire;
