@@ -24,32 +24,58 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Liveness and components: the providers' usable credential counts.
+/// Status and components: the store (required: 503 when it does not answer), shared state,
+/// and each provider's usable credential count (a provider with none makes the gateway
+/// `degraded`, still 200: other routes may serve).
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let snap = state.snapshot.load();
-    let components: Vec<_> = snap
-        .config
-        .providers
-        .iter()
-        .zip(&snap.pools)
-        .map(|(p, pool)| {
-            json!({
-                "name": format!("provider:{}", p.name),
-                "status": "ok",
-                "usable_credentials": pool
-                    .status(crate::pipeline::now())
-                    .iter()
-                    .filter(|m| m.invalid.is_none() && m.cooldown_until.is_none())
-                    .count(),
-            })
-        })
-        .collect();
-    axum::Json(json!({
-        "status": "ok",
+    let at = crate::pipeline::now();
+    let mut components = Vec::new();
+    let mut store_down = false;
+    if let Some(store) = state.store() {
+        use switchyard_store::Engine;
+        let answered =
+            tokio::time::timeout(std::time::Duration::from_secs(2), store.change_version()).await;
+        let ok = matches!(answered, Ok(Ok(_)));
+        store_down = !ok;
+        components.push(json!({
+            "name": "store",
+            "engine": store.engine_name(),
+            "status": if ok { "ok" } else { "down" },
+        }));
+    }
+    components.push(json!({"name": "shared_state", "engine": "local", "status": "ok"}));
+    let mut degraded = false;
+    for (p, pool) in snap.config.providers.iter().zip(&snap.pools) {
+        let members = pool.status(at);
+        let usable = members
+            .iter()
+            .filter(|m| m.invalid.is_none() && m.cooldown_until.is_none())
+            .count();
+        let mock = p.kind == switchyard_core::config::ProviderKind::Mock;
+        let ok = mock || usable > 0;
+        degraded |= !ok;
+        components.push(json!({
+            "name": format!("provider:{}", p.name),
+            "status": if ok { "ok" } else { "degraded" },
+            "usable_credentials": usable,
+            "credentials": members.len(),
+        }));
+    }
+    let (status, word) = if store_down {
+        (StatusCode::SERVICE_UNAVAILABLE, "down")
+    } else if degraded {
+        (StatusCode::OK, "degraded")
+    } else {
+        (StatusCode::OK, "ok")
+    };
+    let body = json!({
+        "status": word,
         "version": env!("CARGO_PKG_VERSION"),
+        "draining": state.draining.load(Ordering::Relaxed),
         "components": components,
-    }))
-    .into_response()
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// For load balancers: false while draining.

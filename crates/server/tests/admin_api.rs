@@ -489,3 +489,56 @@ async fn the_request_log_lists_and_streams() {
     assert_eq!(records.len(), 1);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn health_names_its_components_and_fails_when_the_store_is_down() {
+    let fake = FakeUpstream::start(Script::new().credential("k-bad", Reply::error(401))).await;
+    let gw = gateway(&fake).await;
+    let health = || async {
+        let resp = client()
+            .get(format!("{}/health", gw.url))
+            .send()
+            .await
+            .expect("health");
+        let status = resp.status();
+        (status, resp.json::<Value>().await.expect("json"))
+    };
+    let (status, body) = health().await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    let names: Vec<&str> = body["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["store", "shared_state", "provider:up"]);
+    assert_eq!(body["components"][2]["usable_credentials"], 2);
+
+    // Both credentials out: degraded, still 200 (other routes may serve).
+    for name in ["file", "bad"] {
+        admin(
+            &gw,
+            Method::POST,
+            &format!("/api/providers/up/credentials/{name}/quarantine"),
+            None,
+        )
+        .await;
+    }
+    let (status, body) = health().await;
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (200, Some("degraded"))
+    );
+
+    // The store stops answering: 503.
+    gw.state.store().expect("store").close().await;
+    let (status, body) = health().await;
+    assert_eq!(
+        (status.as_u16(), body["status"].as_str()),
+        (503, Some("down"))
+    );
+    assert_eq!(body["components"][0]["status"], "down");
+    gw.stop().await;
+}
