@@ -262,7 +262,15 @@ async fn wait_for_signal() {
 fn init_logging(debug: bool, format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("SWITCHYARD_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(if debug { "debug" } else { "info" }));
+        // `--debug` opens the gateway's own crates only: libraries at debug level print
+        // connection details nobody asked for.
+        .unwrap_or_else(|_| {
+            EnvFilter::new(if debug {
+                "info,switchyard_server=debug,switchyard_core=debug,switchyard_store=debug"
+            } else {
+                "info"
+            })
+        });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

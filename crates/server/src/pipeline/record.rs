@@ -135,6 +135,20 @@ impl Recorder {
     pub async fn send(mut self, state: &AppState) {
         self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
         state.metrics.observe(&self.record);
+        let r = &self.record;
+        tracing::debug!(
+            request_id = %r.request_id,
+            status = r.status,
+            model = %r.served_model,
+            provider = %r.provider,
+            credential = %r.credential,
+            key = %r.key_id,
+            latency_ms = r.latency_ms,
+            overhead_us = r.overhead_us,
+            input_tokens = r.input_tokens,
+            output_tokens = r.output_tokens,
+            "request finished"
+        );
         if state.events.receiver_count() > 0 {
             let _ = state.events.send(std::sync::Arc::new(self.record.clone()));
         }
