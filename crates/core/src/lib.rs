@@ -17,7 +17,10 @@
 //!   attempt under each strategy (cache-first, balance, round-robin, weighted, fixed).
 //! - [`resilience`]: per-credential breaker and AIMD limit, per-route retry budget, quota read
 //!   from rate-limit headers, the wait queue's policy (decisions only; the pool holds them).
-//! - [`usage`]: the usage record of one request and summaries over many.
+//! - [`stats`]: usage statistics over a window (per group and hour / day bucket, with
+//!   latency percentiles from bounded histograms), folded one record at a time.
+//! - [`usage`]: the usage record of one request, summaries over many, the request log's
+//!   filter and paging cursor.
 //! - [`writer`]: the batching usage writer behind a bounded channel.
 
 pub mod config;
@@ -27,5 +30,6 @@ pub mod keys;
 pub mod mock;
 pub mod pool;
 pub mod resilience;
+pub mod stats;
 pub mod usage;
 pub mod writer;
