@@ -7,6 +7,7 @@
 //! decision here is tested deterministically.
 //!
 //! Codemap (growing with the data plane):
+//! - [`audit`]: the audit log's entries and filter, and masking secrets in their JSON.
 //! - [`config`]: the config file's raw shape, secrets, and `validate` into a `Config` with
 //!   every problem reported at once by path.
 //! - [`credential`]: upstream credentials added at run time, as the store keeps them.
@@ -23,6 +24,7 @@
 //!   filter and paging cursor.
 //! - [`writer`]: the batching usage writer behind a bounded channel.
 
+pub mod audit;
 pub mod config;
 pub mod credential;
 pub mod glob;
