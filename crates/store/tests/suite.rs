@@ -1312,6 +1312,68 @@ async fn throughput_postgres_insert_usage() {
     store.close().await;
 }
 
+/// A week of records (one every 0.6 s), then the statistics of the whole week by model per
+/// hour: how long a scan of that size takes and whether memory stays flat (watch RSS).
+async fn measure_usage_stats<E: Engine>(engine: &str, store: &E) {
+    const N: usize = 1_000_000;
+    let week_ms = 7 * 86_400_000;
+    let base = 1_710_028_800_000;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(10_000) {
+        let batch: Vec<UsageRecord> = chunk
+            .iter()
+            .map(|&i| {
+                let mut r = record(i);
+                r.started_at_ms = base + (i as i64 * week_ms) / N as i64;
+                r.latency_ms = 50 + (i as u64 * 7_919) % 60_000;
+                r
+            })
+            .collect();
+        store.insert_usage(&batch).await.expect("insert");
+    }
+    for (group, bucket) in [
+        (StatsGroup::None, None),
+        (StatsGroup::Model, Some(Bucket::Hour)),
+        (StatsGroup::Credential, Some(Bucket::Day)),
+    ] {
+        let q = StatsQuery {
+            since_ms: base,
+            until_ms: base + week_ms,
+            group,
+            bucket,
+        };
+        let start = Instant::now();
+        let rows = store.usage_stats(&q).await.expect("stats");
+        let secs = start.elapsed().as_secs_f64();
+        let requests: u64 = rows.iter().map(|r| r.requests).sum();
+        assert_eq!(requests, N as u64);
+        println!(
+            "{engine}: stats of {N} records by {group:?}/{bucket:?}: {} rows in {:.0} ms \
+             ({:.0} records/s)",
+            rows.len(),
+            secs * 1_000.0,
+            N as f64 / secs
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "measurement, prints records/s"]
+async fn throughput_sqlite_usage_stats() {
+    let db = common::SqliteDb::new();
+    let store = SqliteStore::open(&db.url()).await.expect("open");
+    measure_usage_stats("sqlite", &store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+#[ignore = "measurement, prints records/s"]
+async fn throughput_postgres_usage_stats() {
+    let db = common::PostgresDb::new().await;
+    let store = PostgresStore::connect(db.url()).await.expect("open");
+    measure_usage_stats("postgres", &store).await;
+    store.close().await;
+}
+
 // ---------------------------------------------------------------- per engine
 
 /// Runs each behaviour once per engine, each on a fresh database: `sqlite::<name>` and
