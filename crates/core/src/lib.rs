@@ -7,6 +7,7 @@
 //! decision here is tested deterministically.
 //!
 //! Codemap (growing with the data plane):
+//! - [`audit`]: the audit log's entries and filter, and masking secrets in their JSON.
 //! - [`config`]: the config file's raw shape, secrets, and `validate` into a `Config` with
 //!   every problem reported at once by path.
 //! - [`credential`]: upstream credentials added at run time, as the store keeps them.
@@ -17,9 +18,13 @@
 //!   attempt under each strategy (cache-first, balance, round-robin, weighted, fixed).
 //! - [`resilience`]: per-credential breaker and AIMD limit, per-route retry budget, quota read
 //!   from rate-limit headers, the wait queue's policy (decisions only; the pool holds them).
-//! - [`usage`]: the usage record of one request and summaries over many.
+//! - [`stats`]: usage statistics over a window (per group and hour / day bucket, with
+//!   latency percentiles from bounded histograms), folded one record at a time.
+//! - [`usage`]: the usage record of one request, summaries over many, the request log's
+//!   filter and paging cursor.
 //! - [`writer`]: the batching usage writer behind a bounded channel.
 
+pub mod audit;
 pub mod config;
 pub mod credential;
 pub mod glob;
@@ -27,5 +32,6 @@ pub mod keys;
 pub mod mock;
 pub mod pool;
 pub mod resilience;
+pub mod stats;
 pub mod usage;
 pub mod writer;

@@ -70,3 +70,126 @@ pub enum UsageGroup {
     Credential,
     Provider,
 }
+
+/// The most records one page of the request log holds, whatever the filter asks.
+pub const MAX_PAGE: u32 = 1_000;
+
+/// The page size of [`UsageFilter::default`].
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Which records the request log lists (`Engine::query_usage`): every field set must match
+/// (AND); string fields match exactly, case-sensitively. Newest first, by start time then
+/// insertion order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageFilter {
+    pub key_id: Option<String>,
+    /// Matches the requested model or the served model.
+    pub model: Option<String>,
+    /// The HTTP status the client received.
+    pub status: Option<u16>,
+    pub credential: Option<String>,
+    pub provider: Option<String>,
+    /// Unix milliseconds, inclusive: `started_at_ms >= since_ms`.
+    pub since_ms: Option<i64>,
+    /// Unix milliseconds, exclusive: `started_at_ms < until_ms`.
+    pub until_ms: Option<i64>,
+    /// Only records after this position in newest-first order: the previous page's
+    /// [`UsagePage::next`].
+    pub before: Option<UsageCursor>,
+    /// Page size, capped at [`MAX_PAGE`]; 0 gives an empty page.
+    pub limit: u32,
+}
+
+impl Default for UsageFilter {
+    /// Everything, one page of [`DEFAULT_PAGE`].
+    fn default() -> Self {
+        Self {
+            key_id: None,
+            model: None,
+            status: None,
+            credential: None,
+            provider: None,
+            since_ms: None,
+            until_ms: None,
+            before: None,
+            limit: DEFAULT_PAGE,
+        }
+    }
+}
+
+impl UsageFilter {
+    /// The limit actually applied: `limit` capped at [`MAX_PAGE`].
+    pub fn page_size(&self) -> u32 {
+        self.limit.min(MAX_PAGE)
+    }
+}
+
+/// A position in the request log, newest first: a record's start time and its row id (which
+/// orders records started in the same millisecond). Opaque to clients: it travels as the text
+/// `<started_at_ms>.<id>` ([`UsageCursor::parse`] reads it back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageCursor {
+    pub started_at_ms: i64,
+    pub id: i64,
+}
+
+impl UsageCursor {
+    /// Reads the text [`std::fmt::Display`] wrote; `None` when it is not a cursor.
+    pub fn parse(text: &str) -> Option<UsageCursor> {
+        let (at, id) = text.split_once('.')?;
+        Some(UsageCursor {
+            started_at_ms: at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for UsageCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.started_at_ms, self.id)
+    }
+}
+
+/// One page of the request log.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UsagePage {
+    /// Newest first.
+    pub records: Vec<UsageRecord>,
+    /// Where the next page starts (pass it as [`UsageFilter::before`]); `None` when this page
+    /// holds the last matching record.
+    pub next: Option<UsageCursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_text_round_trips() {
+        for c in [
+            UsageCursor {
+                started_at_ms: 1_700_000_000_123,
+                id: 42,
+            },
+            UsageCursor {
+                started_at_ms: -5,
+                id: 0,
+            },
+        ] {
+            assert_eq!(UsageCursor::parse(&c.to_string()), Some(c));
+        }
+        for bad in ["", "12", "a.b", "1.2.3", ".5", "5."] {
+            assert_eq!(UsageCursor::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn page_size_is_capped() {
+        assert_eq!(UsageFilter::default().page_size(), DEFAULT_PAGE);
+        let huge = UsageFilter {
+            limit: 50_000,
+            ..UsageFilter::default()
+        };
+        assert_eq!(huge.page_size(), MAX_PAGE);
+    }
+}

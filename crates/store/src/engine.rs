@@ -6,9 +6,11 @@
 
 use std::future::Future;
 
+use switchyard_core::audit::{AuditEntry, AuditFilter};
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
-use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+use switchyard_core::stats::{StatsQuery, StatsRow};
+use switchyard_core::usage::{UsageFilter, UsageGroup, UsagePage, UsageRecord, UsageSummary};
 
 use crate::error::Result;
 
@@ -34,8 +36,21 @@ pub trait Engine: Clone + Send + Sync + 'static {
         group: UsageGroup,
     ) -> impl Future<Output = Result<Vec<UsageSummary>>> + Send;
 
-    /// The `limit` most recent records, newest first.
+    /// The `limit` most recent records, newest first (by start time, then insertion order).
+    /// Not capped: the CLI's tail. The admin API pages with [`Engine::query_usage`].
     fn recent_usage(&self, limit: u32) -> impl Future<Output = Result<Vec<UsageRecord>>> + Send;
+
+    /// One page of the request log: records matching every field `filter` sets, newest first
+    /// (by start time, then insertion order), at most `filter.page_size()` of them (capped at
+    /// 1,000), with the cursor of the next page when more match.
+    fn query_usage(&self, filter: &UsageFilter) -> impl Future<Output = Result<UsagePage>> + Send;
+
+    /// Statistics of the records in `q`'s window (`since_ms <= started_at_ms < until_ms`),
+    /// per group value and bucket, sorted as `StatsAccumulator::finish` documents; an empty
+    /// window gives no rows. Rows are streamed from the database through the accumulator, so
+    /// memory grows with the number of (group, bucket) pairs, not with the records; the time
+    /// grows with the records in the window (indexed by start time).
+    fn usage_stats(&self, q: &StatsQuery) -> impl Future<Output = Result<Vec<StatsRow>>> + Send;
 
     // ---- client API keys ----
 
@@ -71,9 +86,38 @@ pub trait Engine: Clone + Send + Sync + 'static {
 
     // ---- change detection ----
 
-    /// A counter bumped in the same transaction as every key or credential write that changed
-    /// a row. A running gateway polls it and reloads when it moved; usage writes leave it be.
+    /// A counter bumped in the same transaction as every key, credential or setting write
+    /// that changed a row. A running gateway polls it and reloads when it moved; usage writes leave it be.
     fn change_version(&self) -> impl Future<Output = Result<i64>> + Send;
+
+    // ---- settings ----
+
+    /// The value of setting `key` (`admin.token_hash`, `config.overlay`), if set.
+    fn get_setting(&self, key: &str) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// Sets (or replaces) a setting, bumping the change version in the same transaction when
+    /// the value changed; writing the value already stored changes nothing.
+    fn put_setting(&self, key: &str, value: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes a setting, bumping the change version; false (and no bump) when it was unset.
+    fn delete_setting(&self, key: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Every setting as `(key, value)`, by key in byte order. Values are returned as stored:
+    /// hashes included, so the admin API must choose what to show.
+    fn list_settings(&self) -> impl Future<Output = Result<Vec<(String, String)>>> + Send;
+
+    // ---- audit log ----
+
+    /// Appends an entry (its `id` is ignored) and returns the id the store gave it, which is
+    /// greater than every id given before.
+    fn insert_audit(&self, entry: &AuditEntry) -> impl Future<Output = Result<i64>> + Send;
+
+    /// Entries matching every field `filter` sets, highest id (newest) first, at most
+    /// `filter.page_size()` (capped at 1,000). The next page: `before_id` = the last id.
+    fn list_audit(
+        &self,
+        filter: &AuditFilter,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>> + Send;
 
     // ---- OpenAI Responses API state ----
 

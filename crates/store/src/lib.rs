@@ -1,5 +1,7 @@
-//! Persistence: usage records, client API keys, credentials added at run time, the change
-//! counter a running gateway polls to hot-reload them, and OpenAI Responses API state. One
+//! Persistence: usage records (with the request log's filters and the statistics scan),
+//! client API keys, credentials added at run time, operator settings, the audit log, the
+//! change counter a running gateway polls to hot-reload keys, credentials and settings, and
+//! OpenAI Responses API state. One
 //! [`Engine`] contract, two engines (SQLite for one machine, PostgreSQL for many), embedded
 //! migrations per engine, and one test suite (`tests/suite.rs`) run against both.
 //!
@@ -11,6 +13,8 @@
 //! - [`sqlite`], [`postgres`]: the engines; each holds its own SQL and pool settings.
 //! - `rows`: row structs and conversions at the edge (u64 ↔ BIGINT, arrays ↔ JSON text), the
 //!   usage insert and summary queries the engines share.
+//! - `query`: the filtered SELECTs both engines share (request log, statistics scan, audit
+//!   log), written once with sqlx's `QueryBuilder`.
 //! - [`error`]: the store's error type `StoreError`, one enum for every failure (conflicts are
 //!   typed).
 //! - `migrations/{sqlite,postgres}/`: the schema per engine, embedded in the binary and run on
@@ -22,12 +26,15 @@
 pub mod engine;
 pub mod error;
 pub mod postgres;
+mod query;
 mod rows;
 pub mod sqlite;
 
+use switchyard_core::audit::{AuditEntry, AuditFilter};
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
-use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+use switchyard_core::stats::{StatsQuery, StatsRow};
+use switchyard_core::usage::{UsageFilter, UsageGroup, UsagePage, UsageRecord, UsageSummary};
 
 pub use engine::Engine;
 pub use error::{Result, StoreError};
@@ -103,6 +110,20 @@ impl Engine for Store {
         }
     }
 
+    async fn query_usage(&self, filter: &UsageFilter) -> Result<UsagePage> {
+        match self {
+            Store::Sqlite(s) => s.query_usage(filter).await,
+            Store::Postgres(s) => s.query_usage(filter).await,
+        }
+    }
+
+    async fn usage_stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
+        match self {
+            Store::Sqlite(s) => s.usage_stats(q).await,
+            Store::Postgres(s) => s.usage_stats(q).await,
+        }
+    }
+
     async fn insert_key(&self, key: &ApiKey) -> Result<()> {
         match self {
             Store::Sqlite(s) => s.insert_key(key).await,
@@ -156,6 +177,48 @@ impl Engine for Store {
         match self {
             Store::Sqlite(s) => s.change_version().await,
             Store::Postgres(s) => s.change_version().await,
+        }
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        match self {
+            Store::Sqlite(s) => s.get_setting(key).await,
+            Store::Postgres(s) => s.get_setting(key).await,
+        }
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.put_setting(key, value).await,
+            Store::Postgres(s) => s.put_setting(key, value).await,
+        }
+    }
+
+    async fn delete_setting(&self, key: &str) -> Result<bool> {
+        match self {
+            Store::Sqlite(s) => s.delete_setting(key).await,
+            Store::Postgres(s) => s.delete_setting(key).await,
+        }
+    }
+
+    async fn list_settings(&self) -> Result<Vec<(String, String)>> {
+        match self {
+            Store::Sqlite(s) => s.list_settings().await,
+            Store::Postgres(s) => s.list_settings().await,
+        }
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<i64> {
+        match self {
+            Store::Sqlite(s) => s.insert_audit(entry).await,
+            Store::Postgres(s) => s.insert_audit(entry).await,
+        }
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        match self {
+            Store::Sqlite(s) => s.list_audit(filter).await,
+            Store::Postgres(s) => s.list_audit(filter).await,
         }
     }
 

@@ -8,16 +8,20 @@
 
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
+use switchyard_core::audit::{AuditEntry, AuditFilter};
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
-use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+use switchyard_core::stats::{StatsAccumulator, StatsQuery, StatsRow};
+use switchyard_core::usage::{UsageFilter, UsageGroup, UsagePage, UsageRecord, UsageSummary};
 
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
-use crate::rows::{self, CredentialRow, Flavor, KeyRow, SummaryRow, UsageRow};
+use crate::query;
+use crate::rows::{self, AuditRow, CredentialRow, Flavor, KeyRow, LoggedRow, SummaryRow};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -27,12 +31,6 @@ const MAX_CONNECTIONS: u32 = 8;
 
 /// How long to wait for a pooled connection before reporting the database as down.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
-const USAGE_SELECT: &str = "SELECT request_id, started_at_ms, key_id, route, requested_model, \
-    served_model, provider, credential, client_dialect, upstream_dialect, stream, status, \
-    latency_ms, ttfb_ms, overhead_us, input_tokens, output_tokens, cache_read_tokens, \
-    cache_write_tokens, reasoning_tokens, cost_micros, retries, error_class, session_id, run_id \
-    FROM usage";
 
 const KEY_SELECT: &str = "SELECT id, name, secret_hash, models, created_at_ms, expires_at_ms, \
     revoked_at_ms FROM api_keys";
@@ -105,12 +103,33 @@ impl Engine for PostgresStore {
     }
 
     async fn recent_usage(&self, limit: u32) -> Result<Vec<UsageRecord>> {
-        let sql = format!("{USAGE_SELECT} ORDER BY started_at_ms DESC, id DESC LIMIT $1");
-        let found: Vec<UsageRow> = sqlx::query_as(&sql)
-            .bind(i64::from(limit))
+        let all = UsageFilter::default();
+        let found: Vec<LoggedRow> = query::usage_log::<Postgres>(&all, i64::from(limit))
+            .build_query_as()
             .fetch_all(&self.pool)
             .await?;
-        found.into_iter().map(UsageRow::into_record).collect()
+        let page = rows::into_page(found, limit as usize)?;
+        Ok(page.records)
+    }
+
+    async fn query_usage(&self, filter: &UsageFilter) -> Result<UsagePage> {
+        let size = filter.page_size();
+        // One row more than the page says whether another page follows.
+        let found: Vec<LoggedRow> = query::usage_log::<Postgres>(filter, i64::from(size) + 1)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
+        rows::into_page(found, size as usize)
+    }
+
+    async fn usage_stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
+        let mut acc = StatsAccumulator::new(*q);
+        let mut scan = query::stats_scan::<Postgres>(q);
+        let mut found = scan.build().fetch(&self.pool);
+        while let Some(row) = found.try_next().await? {
+            rows::add_stats_row(&mut acc, &row)?;
+        }
+        Ok(acc.finish())
     }
 
     async fn insert_key(&self, key: &ApiKey) -> Result<()> {
@@ -223,6 +242,79 @@ impl Engine for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(v)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let value = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // The WHERE makes rewriting the stored value a no-op (no row changed, no bump).
+        let done = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value \
+             WHERE settings.value <> excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_setting(&self, key: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        let changed = done.rows_affected() == 1;
+        if changed {
+            sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn list_settings(&self) -> Result<Vec<(String, String)>> {
+        let found = sqlx::query_as("SELECT key, value FROM settings ORDER BY key COLLATE \"C\"")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found)
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit (at_ms, actor, action, target, address, before_json, \
+             after_json) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(entry.at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.address)
+        .bind(entry.before.as_deref())
+        .bind(entry.after.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let found: Vec<AuditRow> = query::audit_log::<Postgres>(filter)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.into_iter().map(AuditRow::into_entry).collect())
     }
 
     async fn put_response(

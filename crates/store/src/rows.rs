@@ -5,11 +5,13 @@
 //!
 //! It must not open connections or run queries; the engines do, each in its own file.
 
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, QueryBuilder, Row, Type};
+use switchyard_core::audit::AuditEntry;
 use switchyard_core::config::Secret;
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
-use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+use switchyard_core::stats::{StatsAccumulator, StatsSample};
+use switchyard_core::usage::{UsageCursor, UsageGroup, UsagePage, UsageRecord, UsageSummary};
 
 use crate::error::{Result, StoreError};
 
@@ -184,6 +186,92 @@ impl UsageRow {
             session_id: self.session_id,
             run_id: self.run_id,
         })
+    }
+}
+
+/// A request-log row: the usage columns and the row id that orders and pages them.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct LoggedRow {
+    id: i64,
+    #[sqlx(flatten)]
+    usage: UsageRow,
+}
+
+/// A page from the rows of `query::usage_log` run with a limit of `page_size + 1`: the extra
+/// row, when present, only says that another page follows.
+pub(crate) fn into_page(mut found: Vec<LoggedRow>, page_size: usize) -> Result<UsagePage> {
+    let more = found.len() > page_size;
+    found.truncate(page_size);
+    let next = match found.last() {
+        Some(last) if more => Some(UsageCursor {
+            started_at_ms: last.usage.started_at_ms,
+            id: last.id,
+        }),
+        _ => None,
+    };
+    let records = found
+        .into_iter()
+        .map(|row| row.usage.into_record())
+        .collect::<Result<_>>()?;
+    Ok(UsagePage { records, next })
+}
+
+/// Folds one row of `query::stats_scan` into `acc`, borrowing its text instead of copying it
+/// (a week of records is millions of rows).
+pub(crate) fn add_stats_row<'r, R>(acc: &mut StatsAccumulator, row: &'r R) -> Result<()>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    &'r str: Decode<'r, R::Database> + Type<R::Database>,
+    Option<&'r str>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let count = |index: usize, column: &'static str| -> Result<u64> {
+        narrow(column, row.try_get::<i64, _>(index)?)
+    };
+    let ttfb: Option<i64> = row.try_get(10)?;
+    acc.add_sample(&StatsSample {
+        started_at_ms: row.try_get(0)?,
+        group: row.try_get(1)?,
+        error_class: row.try_get(2)?,
+        input_tokens: count(3, "input_tokens")?,
+        output_tokens: count(4, "output_tokens")?,
+        cache_read_tokens: count(5, "cache_read_tokens")?,
+        cache_write_tokens: count(6, "cache_write_tokens")?,
+        reasoning_tokens: count(7, "reasoning_tokens")?,
+        cost_micros: row.try_get(8)?,
+        latency_ms: count(9, "latency_ms")?,
+        ttfb_ms: ttfb.map(|v| narrow("ttfb_ms", v)).transpose()?,
+        overhead_us: count(11, "overhead_us")?,
+    });
+    Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    at_ms: i64,
+    actor: String,
+    action: String,
+    target: String,
+    address: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+impl AuditRow {
+    pub(crate) fn into_entry(self) -> AuditEntry {
+        AuditEntry {
+            id: self.id,
+            at_ms: self.at_ms,
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            address: self.address,
+            before: self.before_json,
+            after: self.after_json,
+        }
     }
 }
 

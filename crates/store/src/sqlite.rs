@@ -10,18 +10,22 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
+use switchyard_core::audit::{AuditEntry, AuditFilter};
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
-use switchyard_core::usage::{UsageGroup, UsageRecord, UsageSummary};
+use switchyard_core::stats::{StatsAccumulator, StatsQuery, StatsRow};
+use switchyard_core::usage::{UsageFilter, UsageGroup, UsagePage, UsageRecord, UsageSummary};
 
 use crate::engine::Engine;
 use crate::error::{Result, StoreError};
-use crate::rows::{self, CredentialRow, Flavor, KeyRow, SummaryRow, UsageRow};
+use crate::query;
+use crate::rows::{self, AuditRow, CredentialRow, Flavor, KeyRow, LoggedRow, SummaryRow};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -31,12 +35,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Readers run beside the one writer WAL allows; a handful is plenty for one machine.
 const MAX_CONNECTIONS: u32 = 4;
-
-const USAGE_SELECT: &str = "SELECT request_id, started_at_ms, key_id, route, requested_model, \
-    served_model, provider, credential, client_dialect, upstream_dialect, stream, status, \
-    latency_ms, ttfb_ms, overhead_us, input_tokens, output_tokens, cache_read_tokens, \
-    cache_write_tokens, reasoning_tokens, cost_micros, retries, error_class, session_id, run_id \
-    FROM usage";
 
 const KEY_SELECT: &str = "SELECT id, name, secret_hash, models, created_at_ms, expires_at_ms, \
     revoked_at_ms FROM api_keys";
@@ -141,12 +139,33 @@ impl Engine for SqliteStore {
     }
 
     async fn recent_usage(&self, limit: u32) -> Result<Vec<UsageRecord>> {
-        let sql = format!("{USAGE_SELECT} ORDER BY started_at_ms DESC, id DESC LIMIT ?");
-        let found: Vec<UsageRow> = sqlx::query_as(&sql)
-            .bind(i64::from(limit))
+        let all = UsageFilter::default();
+        let found: Vec<LoggedRow> = query::usage_log::<Sqlite>(&all, i64::from(limit))
+            .build_query_as()
             .fetch_all(&self.pool)
             .await?;
-        found.into_iter().map(UsageRow::into_record).collect()
+        let page = rows::into_page(found, limit as usize)?;
+        Ok(page.records)
+    }
+
+    async fn query_usage(&self, filter: &UsageFilter) -> Result<UsagePage> {
+        let size = filter.page_size();
+        // One row more than the page says whether another page follows.
+        let found: Vec<LoggedRow> = query::usage_log::<Sqlite>(filter, i64::from(size) + 1)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
+        rows::into_page(found, size as usize)
+    }
+
+    async fn usage_stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
+        let mut acc = StatsAccumulator::new(*q);
+        let mut scan = query::stats_scan::<Sqlite>(q);
+        let mut found = scan.build().fetch(&self.pool);
+        while let Some(row) = found.try_next().await? {
+            rows::add_stats_row(&mut acc, &row)?;
+        }
+        Ok(acc.finish())
     }
 
     async fn insert_key(&self, key: &ApiKey) -> Result<()> {
@@ -259,6 +278,79 @@ impl Engine for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(v)
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let value = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // The WHERE makes rewriting the stored value a no-op (no row changed, no bump).
+        let done = sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value \
+             WHERE settings.value <> excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_setting(&self, key: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM settings WHERE key = ?")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        let changed = done.rows_affected() == 1;
+        if changed {
+            sqlx::query(BUMP_VERSION).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn list_settings(&self) -> Result<Vec<(String, String)>> {
+        let found = sqlx::query_as("SELECT key, value FROM settings ORDER BY key")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found)
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit (at_ms, actor, action, target, address, before_json, \
+             after_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(entry.at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.address)
+        .bind(entry.before.as_deref())
+        .bind(entry.after.as_deref())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let found: Vec<AuditRow> = query::audit_log::<Sqlite>(filter)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found.into_iter().map(AuditRow::into_entry).collect())
     }
 
     async fn put_response(
