@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use switchyard_core::config::overlay::RawOverlay;
 use switchyard_core::config::{Config, SystemSecrets};
 use tokio_util::sync::CancellationToken;
 
@@ -30,10 +31,14 @@ pub struct ConfigSource {
     pub port: Option<u16>,
 }
 
+/// The store setting holding the admin API's overlay (JSON).
+pub const OVERLAY_SETTING: &str = "config.overlay";
+
 impl ConfigSource {
-    /// Loads and validates every layer.
-    pub fn load(&self) -> anyhow::Result<Config> {
-        let mut loaded = settings::load(self.named.as_deref(), &self.flags, &SystemSecrets)?;
+    /// Loads and validates every layer, with `overlay` over the file.
+    pub fn load(&self, overlay: &RawOverlay) -> anyhow::Result<Config> {
+        let mut loaded =
+            settings::load_with(self.named.as_deref(), &self.flags, overlay, &SystemSecrets)?;
         if let Some(port) = self.port {
             loaded.config.listen.set_port(port);
         }
@@ -196,10 +201,42 @@ pub async fn refresh_from_store(
     use switchyard_store::Engine;
     let keys = store.list_keys().await?;
     let credentials = store.list_credentials().await?;
+    // A token rotated on another instance (or reset offline) applies here too.
+    if crate::api::admin_token_from_env().is_none() {
+        if let Some(hash) = store.get_setting(crate::api::ADMIN_TOKEN_SETTING).await? {
+            crate::api::install_admin_hash(state, hash);
+        }
+    }
     let old = state.snapshot.load_full();
     let next = old.with_keys(keys).with_credentials(&credentials);
     state.snapshot.store(std::sync::Arc::new(next));
+    // Routes and models changed through another instance's admin API.
+    let overlay = read_overlay(store).await?;
+    if overlay != **state.overlay.load() {
+        if let Some(source) = state.config_source.get() {
+            match source.load(&overlay) {
+                Ok(config) => {
+                    state.overlay.store(std::sync::Arc::new(overlay));
+                    apply(state, config);
+                }
+                Err(e) => refuse(state, &format!("{e:#}")),
+            }
+        }
+    }
     Ok(())
+}
+
+/// The overlay kept in the store (empty when none is); one that no longer parses is logged
+/// and read as empty, so the file alone still serves.
+pub async fn read_overlay(store: &switchyard_store::Store) -> switchyard_store::Result<RawOverlay> {
+    use switchyard_store::Engine;
+    let Some(text) = store.get_setting(OVERLAY_SETTING).await? else {
+        return Ok(RawOverlay::default());
+    };
+    Ok(serde_json::from_str(&text).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the stored config overlay does not parse; ignoring it");
+        RawOverlay::default()
+    }))
 }
 
 /// Reloads whenever the config file's contents change, until `stop`.
@@ -216,7 +253,7 @@ pub async fn watch(state: AppState, source: ConfigSource, stop: CancellationToke
             continue;
         }
         seen = now;
-        match source.load() {
+        match source.load(&state.overlay.load()) {
             Ok(config) => {
                 apply(&state, config);
             }

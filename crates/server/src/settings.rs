@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use switchyard_core::config::overlay::RawOverlay;
 use switchyard_core::config::raw::RawConfig;
 use switchyard_core::config::{self, Config, SecretReader};
 
@@ -51,6 +52,17 @@ pub fn load(
     flags: &FlagOverrides,
     secrets: &dyn SecretReader,
 ) -> anyhow::Result<Loaded> {
+    load_with(named, flags, &RawOverlay::default(), secrets)
+}
+
+/// [`load`] with the admin API's overlay (routes and models kept in the store) laid over the
+/// file before validation.
+pub fn load_with(
+    named: Option<&Path>,
+    flags: &FlagOverrides,
+    overlay: &RawOverlay,
+    secrets: &dyn SecretReader,
+) -> anyhow::Result<Loaded> {
     let file = config_file(named);
     if let Some(path) = &file {
         if !path.exists() {
@@ -68,7 +80,7 @@ pub fn load(
                 .only(&["listen", "data_dir"]),
         )
         .merge(Serialized::defaults(flags));
-    let raw: RawConfig = figment.extract().map_err(|e| {
+    let mut raw: RawConfig = figment.extract().map_err(|e| {
         let mut lines = Vec::new();
         for err in e {
             let at = if err.path.is_empty() {
@@ -85,10 +97,15 @@ pub fn load(
         }
         anyhow::anyhow!("invalid config:\n  {}", lines.join("\n  "))
     })?;
+    let from_file = (raw.routes.len(), raw.models.len());
+    overlay.apply(&mut raw);
     let config = config::validate(&raw, secrets).map_err(|errors| {
         let lines: Vec<String> = errors
             .iter()
             .map(|e| {
+                if from_overlay(&e.path, from_file) {
+                    return format!("{e} (from the admin API's overlay)");
+                }
                 let top = e.path.split(['.', '[']).next().unwrap_or_default();
                 let source = figment
                     .find_metadata(top)
@@ -100,6 +117,18 @@ pub fn load(
         anyhow::anyhow!("invalid config:\n  {}", lines.join("\n  "))
     })?;
     Ok(Loaded { config, file })
+}
+
+/// Whether a problem's path points past the file's routes or models, into the overlay's.
+fn from_overlay(path: &str, (routes, models): (usize, usize)) -> bool {
+    let index = |prefix: &str| {
+        path.strip_prefix(prefix)?
+            .split(']')
+            .next()?
+            .parse::<usize>()
+            .ok()
+    };
+    index("routes[").is_some_and(|i| i >= routes) || index("models[").is_some_and(|i| i >= models)
 }
 
 fn describe_source(m: &figment::Metadata) -> String {

@@ -144,6 +144,13 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// What the last config reloads did.
     pub reload: crate::reload::ReloadState,
+    /// Where the config is read from (file and layers), for reloads and admin API edits;
+    /// unset when the gateway was built from a config in memory.
+    pub config_source: OnceLock<crate::reload::ConfigSource>,
+    /// Routes and models set through the admin API, laid over the file.
+    pub overlay: ArcSwap<switchyard_core::config::overlay::RawOverlay>,
+    /// Serialises admin API config edits, so two at once cannot lose one.
+    pub config_edits: tokio::sync::Mutex<()>,
     /// Hex SHA-256 hashes of the admin tokens that open `/api`; empty: `/api` is closed.
     pub admin_tokens: ArcSwap<Vec<String>>,
     /// Every finished request's record, for the live log; a listener that falls behind
@@ -192,6 +199,9 @@ impl AppState {
             usage,
             metrics: crate::metrics::Metrics::new(),
             reload: crate::reload::ReloadState::default(),
+            config_source: OnceLock::new(),
+            overlay: ArcSwap::from_pointee(Default::default()),
+            config_edits: tokio::sync::Mutex::new(()),
             admin_tokens: ArcSwap::from_pointee(Vec::new()),
             events: tokio::sync::broadcast::channel(1024).0,
             tasks: TaskTracker::new(),

@@ -97,6 +97,16 @@ fn endpoints() -> Vec<(Method, &'static str)> {
         (Method::POST, "/api/keys/abc/rotate"),
         (Method::GET, "/api/logs"),
         (Method::GET, "/api/logs/stream"),
+        (Method::GET, "/api/stats"),
+        (Method::GET, "/api/audit"),
+        (Method::GET, "/api/routes"),
+        (Method::PUT, "/api/routes"),
+        (Method::DELETE, "/api/routes"),
+        (Method::GET, "/api/models"),
+        (Method::PUT, "/api/models"),
+        (Method::DELETE, "/api/models"),
+        (Method::GET, "/api/settings"),
+        (Method::PATCH, "/api/settings"),
         (Method::POST, "/api/admin-token/rotate"),
     ]
 }
@@ -157,6 +167,7 @@ async fn every_endpoint_refuses_missing_wrong_client_and_rotated_tokens() {
             .replace("/up/credentials/x", "/{provider}/credentials/{name}")
             .replace("/up/credentials", "/{provider}/credentials")
             .replace("/keys/abc", "/keys/{id}");
+        let templated = templated.as_str();
         if path == "/api/logs/stream" {
             continue; // SSE: described in the docs, not as JSON
         }
@@ -540,5 +551,249 @@ async fn health_names_its_components_and_fails_when_the_store_is_down() {
         (503, Some("down"))
     );
     assert_eq!(body["components"][0]["status"], "down");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn routes_models_and_settings_change_live_and_are_audited() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    let gw = gateway(&fake).await;
+    let (status, routes) = admin(&gw, Method::GET, "/api/routes", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(routes["routes"][0]["model"], "*");
+    assert_eq!(routes["routes"][0]["origin"], "config");
+
+    // A route through the API: live at once (unknown models were served by `*`; a
+    // more specific route for `special-*` now sends them to another upstream model).
+    let (status, put) = admin(
+        &gw,
+        Method::PUT,
+        "/api/routes",
+        Some(json!({
+            "model": "special-*", "targets": [{"provider": "up", "model": "upstream-special"}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{put}");
+    let resp: Value = client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&json!({"model": "special-1", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("chat")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resp["model"], "upstream-special", "{resp}");
+    let (_, routes) = admin(&gw, Method::GET, "/api/routes", None).await;
+    assert_eq!(routes["routes"][0]["model"], "special-*");
+    assert_eq!(routes["routes"][0]["origin"], "api");
+
+    // An invalid route is refused with the reason and changes nothing.
+    let (status, bad) = admin(
+        &gw,
+        Method::PUT,
+        "/api/routes",
+        Some(json!({
+            "model": "x-*", "targets": [{"provider": "nowhere"}],
+        })),
+    )
+    .await;
+    assert_eq!(status, 404, "an unknown provider");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nowhere"),
+        "{bad}"
+    );
+    assert_eq!(
+        admin(&gw, Method::DELETE, "/api/routes?model=*", None)
+            .await
+            .0,
+        409,
+        "file routes stay"
+    );
+    assert_eq!(
+        admin(&gw, Method::DELETE, "/api/routes?model=nope-*", None)
+            .await
+            .0,
+        404
+    );
+
+    // Prices through the API give costs at once.
+    let (status, _) = admin(&gw, Method::PUT, "/api/models", Some(json!({
+        "name": "upstream-special", "max_output_tokens": 100, "price": {"input": 1.0, "output": 1.0},
+    }))).await;
+    assert_eq!(status, 200);
+    let (_, models) = admin(&gw, Method::GET, "/api/models", None).await;
+    assert_eq!(models["models"][0]["price"]["input"], 1.0);
+    assert_eq!(models["models"][0]["origin"], "api");
+    client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&json!({"model": "special-2", "max_tokens": 5000, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("chat");
+    let sent = fake.calls().last().map(|c| c.body.clone()).expect("a call");
+    let sent: Value = serde_json::from_slice(&sent).expect("json");
+    assert_eq!(sent["max_tokens"], 100, "clamped by the API's limit");
+
+    // Settings: the overlay as a merge patch; routes replaced wholesale.
+    let (_, settings) = admin(&gw, Method::GET, "/api/settings", None).await;
+    assert_eq!(settings["overlay"]["routes"][0]["model"], "special-*");
+    assert!(settings["effective"]["providers"].is_array());
+    assert!(
+        !settings.to_string().contains("k-file"),
+        "secrets masked: {settings}"
+    );
+    let (status, patched) = admin(
+        &gw,
+        Method::PATCH,
+        "/api/settings",
+        Some(json!({"routes": null})),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert!(patched["overlay"].get("routes").is_none());
+    let (_, routes) = admin(&gw, Method::GET, "/api/routes", None).await;
+    assert_eq!(routes["routes"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        admin(
+            &gw,
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"bogus": 1}))
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        admin(
+            &gw,
+            Method::DELETE,
+            "/api/models?name=upstream-special",
+            None
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Every change is in the audit log, newest first, secrets masked.
+    admin(
+        &gw,
+        Method::POST,
+        "/api/providers/up/credentials",
+        Some(json!({"name": "n", "secret": "k-secret-audit"})),
+    )
+    .await;
+    let (status, audit) = admin(&gw, Method::GET, "/api/audit?limit=50", None).await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "credential.add",
+            "model.delete",
+            "settings.patch",
+            "model.put",
+            "route.put"
+        ]
+    );
+    assert!(!audit.to_string().contains("k-secret-audit"), "{audit}");
+    let (_, only) = admin(&gw, Method::GET, "/api/audit?action=route.", None).await;
+    assert_eq!(only["entries"].as_array().map(Vec::len), Some(1));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn stats_and_filtered_logs_read_the_store() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    let gw = gateway(&fake).await;
+    let store = gw.state.store().expect("store").clone();
+    // Records reach the store through the writer; here they are written as the writer would.
+    for model in ["a", "a", "b"] {
+        assert_eq!(
+            client()
+                .post(format!("{}/v1/chat/completions", gw.url))
+                .json(&json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}))
+                .send()
+                .await
+                .expect("chat")
+                .status(),
+            200
+        );
+    }
+    let records = gw.records().await;
+    {
+        use switchyard_store::Engine;
+        store.insert_usage(&records).await.expect("insert");
+    }
+    let (status, stats) = admin(&gw, Method::GET, "/api/stats?window=1h&group=model", None).await;
+    assert_eq!(status, 200, "{stats}");
+    let rows = stats["rows"].as_array().expect("rows");
+    let by_model: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["group"].as_str().unwrap_or(""),
+                r["requests"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(by_model, [("a", 2), ("b", 1)]);
+    assert!(rows[0]["latency_ms"]["p50"].is_u64());
+    let (status, hourly) = admin(&gw, Method::GET, "/api/stats?window=2h&bucket=hour", None).await;
+    assert_eq!(status, 200);
+    let total: u64 = hourly["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["requests"].as_u64())
+        .sum();
+    assert_eq!(total, 3);
+    assert_eq!(
+        admin(&gw, Method::GET, "/api/stats?group=colour", None)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        admin(&gw, Method::GET, "/api/stats?window=soon", None)
+            .await
+            .0,
+        400
+    );
+
+    let (_, page) = admin(&gw, Method::GET, "/api/logs?model=a&limit=1", None).await;
+    assert_eq!(page["records"].as_array().map(Vec::len), Some(1));
+    let next = page["next"].as_str().expect("a next page").to_string();
+    let (_, page2) = admin(
+        &gw,
+        Method::GET,
+        &format!("/api/logs?model=a&limit=1&before={next}"),
+        None,
+    )
+    .await;
+    assert_eq!(page2["records"].as_array().map(Vec::len), Some(1));
+    assert_ne!(
+        page["records"][0]["request_id"],
+        page2["records"][0]["request_id"]
+    );
+    let (_, none) = admin(&gw, Method::GET, "/api/logs?status=500", None).await;
+    assert_eq!(none["records"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        admin(&gw, Method::GET, "/api/logs?before=garbage", None)
+            .await
+            .0,
+        400
+    );
     gw.stop().await;
 }

@@ -138,5 +138,8 @@ targets = [{{ provider = "up" }}]
             finished += 1;
         }
     }
-    assert!(finished >= 4, "every served request is logged: {finished}\n{logs}");
+    assert!(
+        finished >= 4,
+        "every served request is logged: {finished}\n{logs}"
+    );
 }

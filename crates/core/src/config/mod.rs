@@ -8,6 +8,7 @@
 //! (defaults < file < environment < flags) and naming the source of each value belong to the
 //! binary; this module never reads files itself except secrets, through a reader passed in.
 
+pub mod overlay;
 pub mod raw;
 pub mod secret;
 
@@ -607,10 +608,14 @@ fn validate_model(
             }
         },
     };
-    if rm.max_output_tokens == Some(0) {
+    // No model writes a hundred million tokens in one answer: a larger limit is a typo.
+    if rm
+        .max_output_tokens
+        .is_some_and(|m| !(1..=100_000_000).contains(&m))
+    {
         p.add(
             format!("{path}.max_output_tokens"),
-            "must be at least 1 (leave it out for no limit)",
+            "must be between 1 and 100000000 (leave it out for no limit)",
         );
     }
     let price = rm.price.as_ref().map(|raw| {
@@ -626,10 +631,11 @@ fn validate_model(
             ("cache_read", price.cache_read),
             ("cache_write", price.cache_write),
         ] {
-            if !value.is_finite() || value < 0.0 {
+            // A million dollars per million tokens is far beyond any real price: a typo.
+            if !value.is_finite() || !(0.0..=1_000_000.0).contains(&value) {
                 p.add(
                     format!("{path}.price.{field}"),
-                    format!("{value} is not a price (dollars per million tokens, at least 0)"),
+                    format!("{value} is not a price (dollars per million tokens, 0 to 1000000)"),
                 );
             }
         }

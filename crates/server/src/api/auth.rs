@@ -14,6 +14,9 @@ use crate::state::AppState;
 /// The environment variable that sets the admin token.
 pub const ADMIN_TOKEN_ENV: &str = "SWITCHYARD_ADMIN_TOKEN";
 
+/// The store setting holding the hash of the generated (or rotated) admin token.
+pub const ADMIN_TOKEN_SETTING: &str = "admin.token_hash";
+
 /// The token from the environment, when set and not empty.
 pub fn admin_token_from_env() -> Option<String> {
     std::env::var(ADMIN_TOKEN_ENV)
@@ -61,20 +64,34 @@ pub async fn require_admin(State(state): State<AppState>, req: Request, next: Ne
     next.run(req).await
 }
 
+/// A new random admin token.
+pub fn new_admin_token() -> Result<String, String> {
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(keys::generate_admin_token(&random))
+}
+
 /// `POST /api/admin-token/rotate`: a new admin token, in this answer only; the old one stops
-/// working at once.
+/// working at once, on every instance sharing the store. A token set by the environment is
+/// changed there instead.
 pub async fn rotate(
     State(state): State<AppState>,
     actor: super::Actor,
 ) -> Result<axum::Json<serde_json::Value>, Failure> {
-    let mut random = [0u8; 32];
-    getrandom::fill(&mut random).map_err(|e| {
-        Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("no randomness: {e}"),
-        )
-    })?;
-    let token = keys::generate_admin_token(&random);
+    if admin_token_from_env().is_some() {
+        return Err(Failure::conflict(format!(
+            "the admin token is set by {ADMIN_TOKEN_ENV}; change it there"
+        )));
+    }
+    let token =
+        new_admin_token().map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    if let Some(store) = state.store() {
+        use switchyard_store::Engine;
+        store
+            .put_setting(ADMIN_TOKEN_SETTING, &keys::hash_secret(&token))
+            .await
+            .map_err(Failure::store)?;
+    }
     install_admin_token(&state, &token);
     super::audit(
         &state,

@@ -8,13 +8,17 @@
 //! done by the modules that own it. Errors are `{"error": {"status": N, "message": "..."}}`.
 //!
 //! Files: `auth` (the token check), `credentials` (providers and their credentials),
-//! `keys` (client keys), `logs` (request log and its live stream), `openapi` (the document).
+//! `keys` (client keys), `logs` (request log and its live stream), `stats` (usage statistics
+//! and the audit log), `config` (routes, models and prices, settings: the overlay),
+//! `openapi` (the document).
 
 mod auth;
+mod config;
 mod credentials;
 mod keys;
 mod logs;
 pub mod openapi;
+mod stats;
 
 use std::net::SocketAddr;
 
@@ -30,7 +34,10 @@ use switchyard_store::Store;
 
 use crate::state::AppState;
 
-pub use auth::{admin_token_from_env, install_admin_token};
+pub use auth::{
+    admin_token_from_env, install_admin_hash, install_admin_token, new_admin_token,
+    ADMIN_TOKEN_SETTING,
+};
 
 /// The admin routes, to be nested at `/api`.
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -62,6 +69,24 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/keys/{id}/rotate", post(keys::rotate))
         .route("/logs", get(logs::list))
         .route("/logs/stream", get(logs::stream))
+        .route("/stats", get(stats::stats))
+        .route(
+            "/routes",
+            get(config::routes)
+                .put(config::put_route)
+                .delete(config::delete_route),
+        )
+        .route(
+            "/models",
+            get(config::models)
+                .put(config::put_model)
+                .delete(config::delete_model),
+        )
+        .route(
+            "/settings",
+            get(config::settings).patch(config::patch_settings),
+        )
+        .route("/audit", get(stats::audit))
         .route("/admin-token/rotate", post(auth::rotate))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
@@ -139,10 +164,32 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = Failure;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Failure> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Body(value)),
-            Err(rejection) => Err(Failure::bad_request(rejection.body_text())),
+        let Json(mut value) = Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(|rejection| Failure::bad_request(rejection.body_text()))?;
+        whole_numbers(&mut value);
+        serde_json::from_value(value)
+            .map(Body)
+            .map_err(|e| Failure::bad_request(format!("the body does not fit: {e}")))
+    }
+}
+
+/// Rewrites numbers like `3.0` as `3`: JSON Schema calls them integers, and so do we.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *value = if f < 0.0 {
+                    Value::from(f as i64)
+                } else {
+                    Value::from(f as u64)
+                };
+            }
         }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -188,6 +235,23 @@ fn default_weight() -> u32 {
     1
 }
 
+/// The latest time a query may name: the year 2100, in Unix milliseconds.
+pub const MAX_TIME_MS: i64 = 4_102_444_800_000;
+
+/// Refuses times before 1970 or after 2100: a typo, not a window anyone means.
+fn check_times(times: &[Option<i64>]) -> Result<(), Failure> {
+    if times
+        .iter()
+        .flatten()
+        .any(|t| !(0..=MAX_TIME_MS).contains(t))
+    {
+        return Err(Failure::bad_request(format!(
+            "times are Unix milliseconds between 0 and {MAX_TIME_MS}"
+        )));
+    }
+    Ok(())
+}
+
 /// The store, or a 503 when this gateway has none.
 fn store(state: &AppState) -> Result<&Store, Failure> {
     state.store().ok_or_else(Failure::no_store)
@@ -225,6 +289,8 @@ async fn audit(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) {
+    use switchyard_core::audit::{masked_json, AuditEntry};
+    use switchyard_store::Engine;
     tracing::info!(
         actor = %actor.name,
         address = %actor.address,
@@ -232,5 +298,20 @@ async fn audit(
         target,
         "admin action"
     );
-    let _ = (state, before, after);
+    let Some(store) = state.store() else {
+        return;
+    };
+    let entry = AuditEntry {
+        id: 0,
+        at_ms: crate::pipeline::unix_ms(),
+        actor: actor.name.clone(),
+        action: action.to_string(),
+        target: target.to_string(),
+        address: actor.address.clone(),
+        before: before.as_ref().map(masked_json),
+        after: after.as_ref().map(masked_json),
+    };
+    if let Err(e) = store.insert_audit(&entry).await {
+        tracing::error!(error = %e, action, target, "writing the audit log failed");
+    }
 }

@@ -21,6 +21,10 @@ fn string() -> Value {
     json!({"type": "string"})
 }
 
+fn non_empty() -> Value {
+    json!({"type": "string", "minLength": 1})
+}
+
 fn int() -> Value {
     json!({"type": "integer"})
 }
@@ -77,6 +81,36 @@ fn new_credential() -> Value {
         "properties": {"name": {"type": "string", "pattern": "\\S"}, "secret": {"type": "string", "minLength": 1},
                        "weight": {"type": "integer", "minimum": 1, "maximum": 1000000},
                        "labels": array(string())},
+    })
+}
+
+fn route_body() -> Value {
+    json!({
+        "type": "object", "required": ["model", "targets"], "additionalProperties": false,
+        "properties": {
+            "model": non_empty(),
+            "strategy": {"enum": ["cache-first", "balance", "round-robin", "weighted", "fixed"]},
+            "targets": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["provider"], "additionalProperties": false,
+                "properties": {"provider": non_empty(), "model": non_empty()}}},
+        },
+    })
+}
+
+fn model_body() -> Value {
+    json!({
+        "type": "object", "required": ["name"], "additionalProperties": false,
+        "properties": {
+            "name": non_empty(), "provider": {"type": ["string", "null"], "minLength": 1},
+            "max_output_tokens": {"type": "integer", "minimum": 1, "maximum": 100_000_000},
+            "price": {"type": "object", "required": ["input", "output"], "additionalProperties": false,
+                "properties": {
+                    "input": {"type": "number", "minimum": 0, "maximum": 1_000_000},
+                    "output": {"type": "number", "minimum": 0, "maximum": 1_000_000},
+                    "cache_read": {"type": "number", "minimum": 0, "maximum": 1_000_000},
+                    "cache_write": {"type": "number", "minimum": 0, "maximum": 1_000_000},
+                }},
+        },
     })
 }
 
@@ -248,10 +282,173 @@ fn operations() -> Vec<Op> {
                 &["records"],
                 json!({"records": array(json!({"type": "object"}))}),
             )),
-            query: vec![(
-                "limit",
-                json!({"type": "integer", "minimum": 1, "maximum": 1000}),
-            )],
+            query: vec![
+                (
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+                ),
+                ("key", string()),
+                ("model", string()),
+                (
+                    "status",
+                    json!({"type": "integer", "minimum": 100, "maximum": 599}),
+                ),
+                ("credential", string()),
+                ("provider", string()),
+                (
+                    "since",
+                    json!({"type": "integer", "minimum": 0, "maximum": 4_102_444_800_000i64}),
+                ),
+                (
+                    "until",
+                    json!({"type": "integer", "minimum": 0, "maximum": 4_102_444_800_000i64}),
+                ),
+                (
+                    "before",
+                    json!({"type": "string", "pattern": "^[0-9]{1,15}\\.[0-9]{1,15}$"}),
+                ),
+            ],
+        },
+        Op {
+            method: "get",
+            path: "/api/stats",
+            summary: "Usage statistics over a window, grouped and bucketed",
+            body: None,
+            ok: 200,
+            answer: Some(object(
+                &["query", "rows"],
+                json!({"query": {"type": "object"}, "rows": array(json!({"type": "object"}))}),
+            )),
+            query: vec![
+                (
+                    "window",
+                    json!({"type": "string", "pattern": "^[1-9][0-9]{0,3}[dhms]$"}),
+                ),
+                (
+                    "since",
+                    json!({"type": "integer", "minimum": 0, "maximum": 4_102_444_800_000i64}),
+                ),
+                (
+                    "until",
+                    json!({"type": "integer", "minimum": 0, "maximum": 4_102_444_800_000i64}),
+                ),
+                (
+                    "group",
+                    json!({"enum": ["none", "key", "model", "credential", "provider", "route", "dialect"]}),
+                ),
+                ("bucket", json!({"enum": ["hour", "day"]})),
+            ],
+        },
+        Op {
+            method: "get",
+            path: "/api/audit",
+            summary: "Admin actions, newest first",
+            body: None,
+            ok: 200,
+            answer: Some(object(
+                &["entries"],
+                json!({"entries": array(json!({"type": "object"})), "next": nullable("integer")}),
+            )),
+            query: vec![
+                ("action", string()),
+                ("target", string()),
+                (
+                    "since",
+                    json!({"type": "integer", "minimum": 0, "maximum": 4_102_444_800_000i64}),
+                ),
+                (
+                    "until",
+                    json!({"type": "integer", "minimum": 0, "maximum": 4_102_444_800_000i64}),
+                ),
+                (
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+                ),
+                (
+                    "before",
+                    json!({"type": "integer", "minimum": 0, "maximum": i64::MAX}),
+                ),
+            ],
+        },
+        Op {
+            method: "get",
+            path: "/api/routes",
+            summary: "Routes in the order they are matched",
+            body: None,
+            ok: 200,
+            answer: Some(object(
+                &["routes"],
+                json!({"routes": array(json!({"type": "object"}))}),
+            )),
+            query: vec![],
+        },
+        Op {
+            method: "put",
+            path: "/api/routes",
+            summary: "Add or replace a route (kept in the store's overlay, live at once)",
+            body: Some(route_body()),
+            ok: 200,
+            answer: Some(json!({"type": "object"})),
+            query: vec![],
+        },
+        Op {
+            method: "delete",
+            path: "/api/routes",
+            summary: "Remove a route set through the API",
+            body: None,
+            ok: 200,
+            answer: Some(json!({"type": "object"})),
+            query: vec![("model!", string())],
+        },
+        Op {
+            method: "get",
+            path: "/api/models",
+            summary: "Output limits and prices of upstream models",
+            body: None,
+            ok: 200,
+            answer: Some(object(
+                &["models"],
+                json!({"models": array(json!({"type": "object"}))}),
+            )),
+            query: vec![],
+        },
+        Op {
+            method: "put",
+            path: "/api/models",
+            summary: "Add or replace a model entry (limit, price per million tokens)",
+            body: Some(model_body()),
+            ok: 200,
+            answer: Some(json!({"type": "object"})),
+            query: vec![],
+        },
+        Op {
+            method: "delete",
+            path: "/api/models",
+            summary: "Remove a model entry set through the API",
+            body: None,
+            ok: 200,
+            answer: Some(json!({"type": "object"})),
+            query: vec![("name!", string()), ("provider", string())],
+        },
+        Op {
+            method: "get",
+            path: "/api/settings",
+            summary: "The effective config (secrets masked), the API's overlay, reload status",
+            body: None,
+            ok: 200,
+            answer: Some(object(&["effective", "overlay", "reload"], json!({}))),
+            query: vec![],
+        },
+        Op {
+            method: "patch",
+            path: "/api/settings",
+            summary: "A JSON merge patch of the overlay ({routes, models}), applied live",
+            body: Some(json!({"type": "object", "additionalProperties": false,
+                "properties": {"routes": {"type": ["array", "null"], "items": route_body()},
+                               "models": {"type": ["array", "null"], "items": model_body()}}})),
+            ok: 200,
+            answer: Some(json!({"type": "object"})),
+            query: vec![],
         },
         Op {
             method: "post",
@@ -282,8 +479,13 @@ pub fn build() -> Value {
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": string()}))
             .collect();
+        // A query parameter named `name!` is required.
         parameters.extend(op.query.iter().map(|(name, schema)| {
-            json!({"name": name, "in": "query", "required": false, "schema": schema})
+            let (name, required) = match name.strip_suffix('!') {
+                Some(n) => (n, true),
+                None => (*name, false),
+            };
+            json!({"name": name, "in": "query", "required": required, "schema": schema})
         }));
         let mut responses = Map::new();
         let ok = match &op.answer {

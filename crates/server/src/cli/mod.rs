@@ -2,6 +2,7 @@
 //! module owns its arguments' meaning and its output; none holds business rules.
 
 mod accounts;
+mod admin;
 mod config_cmd;
 mod keys;
 mod logs;
@@ -11,6 +12,7 @@ mod store_cmd;
 mod translate;
 mod usage;
 
+pub(crate) use config_cmd::effective as effective_config;
 pub(crate) use keys::parse_lifetime as keys_lifetime;
 pub use serve::database_url;
 
@@ -41,6 +43,10 @@ enum Command {
     Usage(usage::Args),
     /// The request log of a running gateway (`--follow` for live).
     Logs(logs::Args),
+    /// Usage statistics: requests, tokens, cost, latency percentiles by group and time.
+    Stats(admin::StatsArgs),
+    /// The admin token and the audit log.
+    Admin(admin::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
     /// writes stdout); for debugging what a client sends and what an upstream would receive.
     Translate(translate::Args),
@@ -55,5 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Accounts(args) => accounts::run(args),
         Command::Usage(args) => usage::run(args),
         Command::Logs(args) => logs::run(args),
+        Command::Stats(args) => admin::stats(args),
+        Command::Admin(args) => admin::run(args),
     }
 }

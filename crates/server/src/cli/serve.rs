@@ -19,6 +19,7 @@ use crate::pipeline::unix_ms;
 use crate::reload::{self, ConfigSource};
 use crate::settings::FlagOverrides;
 use crate::state::{AppState, Limits, Snapshot};
+use switchyard_core::config::overlay::RawOverlay;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -68,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         flags,
         port: args.port,
     };
-    let config = source.load()?;
+    let config = source.load(&RawOverlay::default())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,6 +93,17 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
         .list_credentials()
         .await
         .context("reading stored credentials")?;
+    // Routes and models set through the admin API lie over the file.
+    let overlay = reload::read_overlay(&store)
+        .await
+        .context("reading the config overlay")?;
+    let config = if overlay.is_empty() {
+        config
+    } else {
+        source
+            .load(&overlay)
+            .context("the config with the admin API's routes and models")?
+    };
     let listen = config.listen;
     check_exposure(listen, keys.is_empty(), args.insecure_open)?;
 
@@ -103,22 +115,10 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
         unix_ms(),
     )
     .with_store(store.clone());
+    state.overlay.store(std::sync::Arc::new(overlay));
+    let _ = state.config_source.set(source.clone());
 
-    match crate::api::admin_token_from_env() {
-        Some(token) => crate::api::install_admin_token(&state, &token),
-        None => {
-            let mut random = [0u8; 32];
-            getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            let token = switchyard_core::keys::generate_admin_token(&random);
-            crate::api::install_admin_token(&state, &token);
-            #[allow(clippy::print_stderr)] // reason: the token is shown once, to the operator
-            {
-                eprintln!(
-                    "admin API token for this run (set SWITCHYARD_ADMIN_TOKEN to choose one): {token}"
-                );
-            }
-        }
-    }
+    admin_token(&state, &store).await?;
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -176,6 +176,34 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
     // Every usage handle is gone now: the writer flushes what is queued and ends.
     let _ = writer.await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The admin token: `SWITCHYARD_ADMIN_TOKEN` when set; else the one whose hash the store
+/// keeps; else a new one, kept hashed and printed this once.
+async fn admin_token(state: &AppState, store: &Store) -> anyhow::Result<()> {
+    if let Some(token) = crate::api::admin_token_from_env() {
+        crate::api::install_admin_token(state, &token);
+        return Ok(());
+    }
+    if let Some(hash) = store.get_setting(crate::api::ADMIN_TOKEN_SETTING).await? {
+        crate::api::install_admin_hash(state, hash);
+        return Ok(());
+    }
+    let token = crate::api::new_admin_token().map_err(anyhow::Error::msg)?;
+    store
+        .put_setting(
+            crate::api::ADMIN_TOKEN_SETTING,
+            &switchyard_core::keys::hash_secret(&token),
+        )
+        .await?;
+    crate::api::install_admin_token(state, &token);
+    #[allow(clippy::print_stderr)] // reason: the token is shown once, to the operator
+    {
+        eprintln!(
+            "admin API token (shown once; `switchyard admin reset-token --offline` makes a new one): {token}"
+        );
+    }
     Ok(())
 }
 

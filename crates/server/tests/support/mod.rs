@@ -33,6 +33,8 @@ pub struct Gateway {
     stop: CancellationToken,
     server: Option<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
+    /// Holds the config file the harness reloads from.
+    _dir: tempfile::TempDir,
 }
 
 impl Gateway {
@@ -52,6 +54,17 @@ impl Gateway {
             },
         );
         let state = AppState::new(Snapshot::new(config, keys), handle, limits, 0);
+        // A file to reload from, so admin API config edits work as under `serve`.
+        let dir = tempfile::tempdir().expect("test harness");
+        let file = dir.path().join("switchyard.toml");
+        std::fs::write(&file, toml_text).expect("test harness");
+        let _ = state
+            .config_source
+            .set(switchyard_server::reload::ConfigSource {
+                named: Some(file),
+                flags: Default::default(),
+                port: None,
+            });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("test harness");
@@ -72,6 +85,7 @@ impl Gateway {
             stop,
             server: Some(server),
             writer: Some(writer),
+            _dir: dir,
         }
     }
 
