@@ -36,6 +36,40 @@ impl ApiKey {
     }
 }
 
+/// The operator's token for the admin API, kept only as its hash. It opens `/api` and
+/// nothing else; a client key never opens `/api`.
+#[derive(Clone)]
+pub struct AdminToken {
+    hash: String,
+}
+
+impl AdminToken {
+    pub fn new(token: &str) -> Self {
+        Self {
+            hash: hash_secret(token),
+        }
+    }
+
+    /// Whether `presented` is the token (constant time).
+    pub fn verify(&self, presented: &str) -> bool {
+        hash_secret(presented)
+            .as_bytes()
+            .ct_eq(self.hash.as_bytes())
+            .into()
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(***)")
+    }
+}
+
+/// A fresh admin token from `random` bytes (passed in so tests are deterministic).
+pub fn generate_admin_token(random: &[u8; 33]) -> String {
+    format!("sya-{}", encode(random, 52))
+}
+
 pub const PREFIX: &str = "sy-";
 const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
