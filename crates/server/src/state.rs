@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use switchyard_core::config::Config;
 use switchyard_core::credential::{self, StoredCredential};
+use switchyard_core::keys::AdminToken;
 use switchyard_core::keys::ApiKey;
-use switchyard_core::pool::{Member, Pool};
+use switchyard_core::pool::{Member, Pool, SessionLimits};
+use switchyard_core::resilience::RetryBudget;
 use switchyard_core::writer::UsageHandle;
 use switchyard_store::Store;
 use tokio_util::task::TaskTracker;
@@ -26,6 +28,9 @@ pub struct Snapshot {
     pub pools: Vec<Arc<Pool>>,
     /// Client keys by public id. Empty: the gateway accepts any caller (loopback only).
     pub keys: HashMap<String, ApiKey>,
+    /// One retry budget per route, same order as `config.routes`; shared with the snapshots
+    /// that follow (routes change only with the config file).
+    pub budgets: Arc<Vec<Mutex<RetryBudget>>>,
     /// The config as loaded, before stored credentials were merged in: a reload merges anew
     /// from here.
     base: Arc<Config>,
@@ -42,6 +47,7 @@ impl Snapshot {
             config: self.config.clone(),
             pools: self.pools.clone(),
             keys: index_keys(keys),
+            budgets: Arc::clone(&self.budgets),
             base: Arc::clone(&self.base),
         }
     }
@@ -71,14 +77,29 @@ impl Snapshot {
                 let before = previous.and_then(|p| p.pool_named(&provider.name));
                 Arc::new(match before {
                     Some(pool) => pool.successor(members),
-                    None => Pool::new(members),
+                    None => Pool::configured(
+                        members,
+                        SessionLimits::default(),
+                        config.resilience.clone(),
+                    ),
                 })
             })
             .collect();
+        let budgets = match previous {
+            Some(p) => Arc::clone(&p.budgets),
+            None => Arc::new(
+                config
+                    .routes
+                    .iter()
+                    .map(|_| Mutex::new(RetryBudget::new(config.resilience.budget.clone())))
+                    .collect(),
+            ),
+        };
         Self {
             config,
             pools,
             keys: index_keys(keys),
+            budgets,
             base,
         }
     }
@@ -130,6 +151,8 @@ pub struct Shared {
     /// Where Responses API state is kept (`previous_response_id`, `store`); unset: the
     /// gateway keeps none and requests naming a previous response are refused as before.
     responses: OnceLock<Store>,
+    /// The token that opens `/api`; unset: the admin API refuses everyone.
+    admin: OnceLock<AdminToken>,
     /// Source of request ids (with the start time, unique per process).
     next_id: AtomicU64,
     id_prefix: String,
@@ -164,6 +187,7 @@ impl AppState {
             limits,
             draining: AtomicBool::new(false),
             responses: OnceLock::new(),
+            admin: OnceLock::new(),
             next_id: AtomicU64::new(0),
             id_prefix: format!("{started_ms:x}"),
         }))
@@ -174,6 +198,17 @@ impl AppState {
     pub fn with_response_store(self, store: Store) -> Self {
         let _ = self.0.responses.set(store);
         self
+    }
+
+    /// Opens the admin API to `token`. Set once, before serving; a second call is ignored.
+    pub fn with_admin_token(self, token: &str) -> Self {
+        let _ = self.0.admin.set(AdminToken::new(token));
+        self
+    }
+
+    /// The admin token's hash, when the admin API is open.
+    pub fn admin_token(&self) -> Option<&AdminToken> {
+        self.0.admin.get()
     }
 
     /// The store Responses API state is kept in, when there is one.
