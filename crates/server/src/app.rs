@@ -9,8 +9,8 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
-use crate::ingress;
 use crate::state::AppState;
+use crate::{admin, ingress};
 
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -18,6 +18,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .merge(ingress::routes())
+        .nest("/api", admin::router(state.clone()))
         .route("/{*path}", axum::routing::any(ingress::not_found))
         .with_state(state)
 }

@@ -12,8 +12,13 @@
 //! - [`pipeline`]: routing, the attempt loop, upstream requests, passthrough and translation,
 //!   streaming to the client, the mock provider, usage records.
 //! - [`render`]: gateway errors as responses in the caller's dialect.
+//! - [`admin`]: the admin API under `/api`, behind the admin token (resilience views,
+//!   credential actions).
+//! - [`checks`]: the health loop verifying credentials with each provider's cheapest call.
 
+pub mod admin;
 pub mod app;
+pub mod checks;
 pub mod cli;
 pub mod ingress;
 pub mod pipeline;

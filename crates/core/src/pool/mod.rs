@@ -168,6 +168,8 @@ pub struct Lease {
     /// clock, and an earlier instant is harmless to the breaker).
     taken: Instant,
     waiters: Arc<Waiters>,
+    /// Reported as a success: its end frees a place at the upstream.
+    served: bool,
 }
 
 impl Lease {
@@ -179,6 +181,7 @@ impl Lease {
             pass: Some(pass),
             taken: now,
             waiters,
+            served: false,
         }
     }
 
@@ -209,7 +212,7 @@ impl Drop for Lease {
             );
         }
         self.slot.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.waiters.wake();
+        self.waiters.wake(self.served);
     }
 }
 
@@ -423,6 +426,7 @@ impl Pool {
             }
         } else if *outcome == Outcome::Success {
             g.aimd.on_success(in_flight);
+            lease.served = true;
         }
     }
 
@@ -503,10 +507,18 @@ impl Pool {
         })
     }
 
-    /// Marks a member invalid on a health check's word; a later good check brings it back.
+    /// Marks a member invalid on a health check's word; a later good check brings it back. A
+    /// member an operator quarantined keeps the operator's reason. Returns whether it marked.
     pub fn invalidate(&self, member: usize, reason: impl Into<String>) -> bool {
         let reason = reason.into();
-        self.with_health(member, |h| h.invalid = Some(reason))
+        let mut marked = false;
+        self.with_health(member, |h| {
+            if !h.held {
+                h.invalid = Some(reason);
+                marked = true;
+            }
+        });
+        marked
     }
 
     /// A health check found the credential accepted: an invalid member that no operator holds

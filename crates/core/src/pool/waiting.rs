@@ -21,6 +21,8 @@ pub struct Waiters {
     ledger: Mutex<WaitQueue>,
     config: QueueConfig,
     wake: Notify,
+    /// Woken only when a lease that served ends: the upstream finished a request.
+    finished: Notify,
     served: AtomicU64,
     refused: AtomicU64,
     longest_wait_ms: AtomicU64,
@@ -44,6 +46,7 @@ impl Waiters {
             ledger: Mutex::new(WaitQueue::new(config)),
             config,
             wake: Notify::new(),
+            finished: Notify::new(),
             served: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             longest_wait_ms: AtomicU64::new(0),
@@ -92,9 +95,19 @@ impl Waiters {
         self.wake.notified()
     }
 
-    /// A slot may have freed (a lease ended): every waiter looks again.
-    pub(super) fn wake(&self) {
+    /// A future that completes when a request that was served ends: after an upstream
+    /// refused a request for having too many at once, the moment it has one fewer.
+    pub fn finished(&self) -> Notified<'_> {
+        self.finished.notified()
+    }
+
+    /// A slot may have freed (a lease ended): every waiter looks again. `served`: the lease's
+    /// request got an answer, so the upstream has one fewer in flight.
+    pub(super) fn wake(&self, served: bool) {
         self.wake.notify_waiters();
+        if served {
+            self.finished.notify_waiters();
+        }
     }
 
     pub fn view(&self, now: Instant) -> WaitersView {

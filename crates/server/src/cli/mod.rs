@@ -5,6 +5,7 @@ mod accounts;
 mod config_cmd;
 mod keys;
 mod serve;
+mod status;
 mod store_cmd;
 mod translate;
 mod usage;
@@ -37,6 +38,8 @@ enum Command {
     Accounts(accounts::Args),
     /// Requests, tokens and cost recorded in the store.
     Usage(usage::Args),
+    /// Resilience state of a running gateway: credentials, breakers, limits, queues, quota.
+    Status(status::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
     /// writes stdout); for debugging what a client sends and what an upstream would receive.
     Translate(translate::Args),
@@ -50,5 +53,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args),
         Command::Accounts(args) => accounts::run(args),
         Command::Usage(args) => usage::run(args),
+        Command::Status(args) => status::run(args),
     }
 }

@@ -1,5 +1,5 @@
-//! `switchyard serve`: loads the config, opens the store, starts the usage writer and the
-//! HTTP server, and on SIGTERM / SIGINT drains in a fixed order: stop accepting (and report
+//! `switchyard serve`: loads the config, opens the store, sets the admin token, starts the
+//! usage writer, the health loop and the HTTP server, and on SIGTERM / SIGINT drains in a fixed order: stop accepting (and report
 //! not ready), let in-flight requests and streams finish up to the drain timeout, flush the
 //! usage writer, exit 0.
 
@@ -45,6 +45,10 @@ pub struct Args {
     /// How long in-flight requests may take to finish after a shutdown signal.
     #[arg(long, default_value = "30", value_name = "SECONDS")]
     pub drain_timeout: u64,
+    /// Follow every route's `fallback` chain when its credentials are exhausted (routes may
+    /// still opt out with `fallback_enabled = false`).
+    #[arg(long)]
+    pub fallback: bool,
 }
 
 /// The store as the usage writer's sink.
@@ -65,6 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut loaded = settings::load(args.config.as_deref(), &flags, &SystemSecrets)?;
     if let Some(port) = args.port {
         loaded.config.listen.set_port(port);
+    }
+    if args.fallback {
+        loaded.config.fallback = true;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -92,6 +99,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     let listen = config.listen;
     check_exposure(listen, keys.is_empty(), args.insecure_open)?;
 
+    let (admin_token, generated) = crate::admin::auth::token_from_env_or_new()?;
     let (usage, writer) = writer::spawn(StoreSink(store.clone()), WriterConfig::default());
     let state = AppState::new(
         Snapshot::new(config, keys).with_credentials(&stored),
@@ -99,7 +107,18 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
         Limits::default(),
         unix_ms(),
     )
-    .with_response_store(store.clone());
+    .with_response_store(store.clone())
+    .with_admin_token(&admin_token);
+    if generated {
+        #[allow(clippy::print_stderr)] // reason: the one time a generated admin token is shown
+        {
+            eprintln!(
+                "admin token for /api and `switchyard status` (set {} to choose your own): {admin_token}",
+                crate::admin::auth::TOKEN_ENV
+            );
+        }
+    }
+    drop(admin_token);
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -114,6 +133,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let reload = tokio::spawn(watch_store(state.clone(), store.clone(), shutdown.clone()));
     let prune = tokio::spawn(prune_responses(store.clone(), shutdown.clone()));
+    let checks = tokio::spawn(crate::checks::run(state.clone(), shutdown.clone()));
     let signal = shutdown.clone();
     let draining = state.clone();
     tokio::spawn(async move {
@@ -143,6 +163,7 @@ async fn serve(config: Config, args: &Args) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = reload.await;
     let _ = prune.await;
+    let _ = checks.await;
     state.tasks.close();
     if tokio::time::timeout(drain, state.tasks.wait())
         .await

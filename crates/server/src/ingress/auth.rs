@@ -39,12 +39,21 @@ pub fn authenticate(
     query: Option<&str>,
     now_ms: i64,
 ) -> Result<Caller, ApiError> {
+    let unauthorized = |m: &str| ApiError::new(ErrorKind::Authentication, m);
+    let shown = presented(headers, query);
+    // The admin token opens `/api` and nothing else, even on a gateway without client keys.
+    if let (Some(token), Some(p)) = (state.admin_token(), shown) {
+        if token.verify(p) {
+            return Err(unauthorized(
+                "the admin token does not serve inference: use a client key",
+            ));
+        }
+    }
     let snap = state.snapshot.load();
     if snap.keys.is_empty() {
         return Ok(Caller::default());
     }
-    let unauthorized = |m: &str| ApiError::new(ErrorKind::Authentication, m);
-    let Some(presented) = presented(headers, query) else {
+    let Some(presented) = shown else {
         return Err(unauthorized(
             "missing API key: send it as a bearer token, x-api-key or x-goog-api-key",
         ));

@@ -37,6 +37,9 @@ enum Step {
 struct Parked<'a> {
     route: &'a RouteConfig,
     target: &'a TargetConfig,
+    /// The upstream refused an attempt as too many at once (rather than the pool finding no
+    /// room): wait for a request to finish before trying again.
+    refused: bool,
 }
 
 pub(crate) struct Loop<'a> {
@@ -173,6 +176,14 @@ impl<'a> Loop<'a> {
                     }
                     Some(Attempt::Retry(err)) => {
                         exclude.push(member);
+                        // Too many at once, or come back later: a wait may see it through.
+                        if err.body.kind == ErrorKind::RateLimited && self.parked.is_none() {
+                            self.parked = Some(Parked {
+                                route,
+                                target,
+                                refused: true,
+                            });
+                        }
                         self.last = Some(err);
                     }
                     None => return Step::Stop,
@@ -221,7 +232,11 @@ impl<'a> Loop<'a> {
         };
         self.last.get_or_insert(err);
         if parkable && self.parked.is_none() {
-            self.parked = Some(Parked { route, target });
+            self.parked = Some(Parked {
+                route,
+                target,
+                refused: false,
+            });
         }
     }
 
@@ -249,7 +264,8 @@ impl<'a> Loop<'a> {
             exclude: &[],
         };
         let patience = max_wait.unwrap_or(provider.timeouts.total);
-        let lease = match wait::for_credential(pool, &ask, Instant::now() + patience).await {
+        let deadline = Instant::now() + patience;
+        let lease = match wait::for_credential(pool, &ask, deadline, parked.refused).await {
             Waited::Lease(lease) => lease,
             Waited::TimedOut(waited) => {
                 let err = ApiError::new(

@@ -30,8 +30,16 @@ pub(crate) enum Waited {
     Hopeless,
 }
 
-/// Waits in `pool`'s queue for a credential matching `ask`, at most until `deadline`.
-pub(crate) async fn for_credential(pool: &Pool, ask: &Ask<'_>, deadline: Instant) -> Waited {
+/// Waits in `pool`'s queue for a credential matching `ask`, at most until `deadline`. With
+/// `after_a_release`, the first look waits for a served request to end (or a second): the upstream just
+/// refused a request for having too many at once, which no limit here knew yet, so trying
+/// again before anything finished would only collect another refusal.
+pub(crate) async fn for_credential(
+    pool: &Pool,
+    ask: &Ask<'_>,
+    deadline: Instant,
+    after_a_release: bool,
+) -> Waited {
     let waiters = pool.waiters();
     let joined = Instant::now();
     let Ok(ticket) = waiters.enqueue(now_std()) else {
@@ -43,6 +51,13 @@ pub(crate) async fn for_credential(pool: &Pool, ask: &Ask<'_>, deadline: Instant
         joined,
         served: false,
     };
+    if after_a_release {
+        let look_at = (Instant::now() + LOOK_AGAIN).min(deadline);
+        tokio::select! {
+            () = waiters.finished() => {}
+            () = tokio::time::sleep_until(look_at) => {}
+        }
+    }
     loop {
         let notified = waiters.notified();
         tokio::pin!(notified);
