@@ -68,6 +68,7 @@ pub fn merge(config: &Config, stored: &[StoredCredential]) -> (Config, Vec<Strin
             weight: credential.weight.max(1),
             labels: credential.labels.clone(),
             max_concurrency: None,
+            group: None,
         });
     }
     (merged, skipped)

@@ -13,11 +13,13 @@
 //! - [`pipeline`]: routing, the attempt loop, upstream requests, passthrough and translation,
 //!   streaming to the client, the mock provider, usage records.
 //! - [`render`]: gateway errors as responses in the caller's dialect.
-//! - [`reload`]: applying a changed config live (file watch, later the admin API).
+//! - [`reload`]: applying a changed config live (file watch, the admin API's overlay).
 //! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
+//! - [`checks`]: the health loop verifying credentials with each provider's cheapest call.
 
 pub mod api;
 pub mod app;
+pub mod checks;
 pub mod cli;
 pub mod ingress;
 pub mod metrics;

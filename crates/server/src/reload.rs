@@ -29,6 +29,8 @@ pub struct ConfigSource {
     pub flags: FlagOverrides,
     /// `--port`, applied over whatever `listen` says.
     pub port: Option<u16>,
+    /// `--fallback`: fallback chains on for every route.
+    pub fallback: bool,
 }
 
 /// The store setting holding the admin API's overlay (JSON).
@@ -41,6 +43,9 @@ impl ConfigSource {
             settings::load_with(self.named.as_deref(), &self.flags, overlay, &SystemSecrets)?;
         if let Some(port) = self.port {
             loaded.config.listen.set_port(port);
+        }
+        if self.fallback {
+            loaded.config.fallback = true;
         }
         Ok(loaded.config)
     }

@@ -5,14 +5,15 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use switchyard_core::config::Config;
 use switchyard_core::credential::{self, StoredCredential};
 use switchyard_core::keys::ApiKey;
-use switchyard_core::pool::{Member, Pool};
+use switchyard_core::pool::{Member, Pool, SessionLimits};
+use switchyard_core::resilience::RetryBudget;
 use switchyard_core::usage::UsageRecord;
 use switchyard_core::writer::UsageHandle;
 use switchyard_store::Store;
@@ -27,6 +28,9 @@ pub struct Snapshot {
     pub pools: Vec<Arc<Pool>>,
     /// Client keys by public id. Empty: the gateway accepts any caller (loopback only).
     pub keys: HashMap<String, ApiKey>,
+    /// One retry budget per route, same order as `config.routes`; shared with the snapshots
+    /// that follow (routes change only with the config file).
+    pub budgets: Arc<Vec<Mutex<RetryBudget>>>,
     /// The config as loaded, before stored credentials were merged in: a reload merges anew
     /// from here.
     base: Arc<Config>,
@@ -50,6 +54,7 @@ impl Snapshot {
             config: self.config.clone(),
             pools: self.pools.clone(),
             keys: index_keys(keys),
+            budgets: Arc::clone(&self.budgets),
             base: Arc::clone(&self.base),
             stored: Arc::clone(&self.stored),
         }
@@ -88,14 +93,29 @@ impl Snapshot {
                 let before = previous.and_then(|p| p.pool_named(&provider.name));
                 Arc::new(match before {
                     Some(pool) => pool.successor(members),
-                    None => Pool::new(members),
+                    None => Pool::configured(
+                        members,
+                        SessionLimits::default(),
+                        config.resilience.clone(),
+                    ),
                 })
             })
             .collect();
+        let budgets = match previous {
+            Some(p) => Arc::clone(&p.budgets),
+            None => Arc::new(
+                config
+                    .routes
+                    .iter()
+                    .map(|_| Mutex::new(RetryBudget::new(config.resilience.budget.clone())))
+                    .collect(),
+            ),
+        };
         Self {
             config,
             pools,
             keys: index_keys(keys),
+            budgets,
             base,
             stored,
         }

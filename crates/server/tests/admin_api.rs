@@ -107,6 +107,11 @@ fn endpoints() -> Vec<(Method, &'static str)> {
         (Method::DELETE, "/api/models"),
         (Method::GET, "/api/settings"),
         (Method::PATCH, "/api/settings"),
+        (Method::GET, "/api/resilience/health"),
+        (Method::GET, "/api/resilience/circuits"),
+        (Method::GET, "/api/resilience/aimd"),
+        (Method::GET, "/api/resilience/queue"),
+        (Method::GET, "/api/resilience/quota"),
         (Method::POST, "/api/admin-token/rotate"),
     ]
 }

@@ -17,6 +17,7 @@ use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::record::CallGuard;
+use crate::server::Seat;
 
 /// A response body of queued frames.
 #[derive(Debug)]
@@ -33,6 +34,8 @@ pub(crate) struct ScriptedBody {
     shutting_down: bool,
     /// Marks the call ended when the body is dropped.
     _call: CallGuard,
+    /// The call's place under its credential's capacity, freed with the body.
+    _seat: Option<Seat>,
 }
 
 impl ScriptedBody {
@@ -52,7 +55,14 @@ impl ScriptedBody {
             shutdown: Box::pin(shutdown.clone().cancelled_owned()),
             shutting_down: shutdown.is_cancelled(),
             _call: call,
+            _seat: None,
         }
+    }
+
+    /// Holds `seat` until the body is dropped.
+    pub(crate) fn holding(mut self, seat: Option<Seat>) -> ScriptedBody {
+        self._seat = seat;
+        self
     }
 }
 

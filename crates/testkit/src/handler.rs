@@ -1,5 +1,6 @@
 //! One request, from head to response: read the body, record the call, pick the scripted reply
-//! for the credential presented (then the `x-fake-*` header overrides), hang or wait as
+//! for the credential presented (then the `x-fake-*` header overrides, then the capacity
+//! check), hang or wait as
 //! scripted, render the answer in the endpoint's dialect and apply the faults to it (heartbeat,
 //! malformed frame, drop). It must not own the connection or outlive shutdown: a hung call
 //! ends when the fake shuts down.
@@ -29,6 +30,7 @@ pub(crate) async fn handle(
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(io::Error::other)?.to_bytes();
     let credential = credential_of(&parts);
+    let credential_key = credential.as_ref().map(|c| c.value.clone());
     let (mut reply, script) = shared.select(credential.as_ref().map(|c| c.value.as_str()));
     override_from_headers(&mut reply, &parts.headers);
 
@@ -54,6 +56,14 @@ pub(crate) async fn handle(
         ended: None,
     };
     let guard = shared.recorder.begin(call, script.record_calls);
+    // Taken at arrival and held until the body ends, as an upstream counts concurrency.
+    let mut seat = None;
+    if let Some(capacity) = reply.capacity {
+        seat = shared.take_seat(credential_key.as_deref(), capacity);
+        if seat.is_none() {
+            reply = Reply::rate_limited(0);
+        }
+    }
 
     if reply.hang {
         shared.shutdown.cancelled().await;
@@ -99,7 +109,8 @@ pub(crate) async fn handle(
         headers.push(("cache-control", "no-cache".to_owned()));
     }
 
-    let body = ScriptedBody::new(frames, reply.chunk_delay, abort, &shared.shutdown, guard);
+    let body =
+        ScriptedBody::new(frames, reply.chunk_delay, abort, &shared.shutdown, guard).holding(seat);
     let mut response = Response::new(body);
     *response.status_mut() =
         http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);

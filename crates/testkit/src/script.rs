@@ -156,6 +156,11 @@ pub struct Reply {
     /// When the request offers tools: answer with a call of this tool, `(name, arguments as a
     /// JSON object in text)`, instead of text. Requests without tools still get text.
     pub tool_call: Option<(String, String)>,
+    /// An upstream with a concurrency limit: a call arriving while this many calls presenting
+    /// the same credential are being answered (from arrival until their body ends) gets a 429
+    /// with `retry-after: 0` instead — "too many at once", not "come back later". Counted
+    /// across script changes, so a test can lower the capacity mid-run.
+    pub capacity: Option<usize>,
 }
 
 impl Default for Reply {
@@ -183,6 +188,7 @@ impl Reply {
             malformed_after: None,
             heartbeat: false,
             tool_call: None,
+            capacity: None,
         }
     }
 
@@ -264,6 +270,12 @@ impl Reply {
     /// Sends an SSE comment before the first event.
     pub fn heartbeat(mut self) -> Reply {
         self.heartbeat = true;
+        self
+    }
+
+    /// Limits the calls answered at once per credential (see [`Reply::capacity`]).
+    pub fn capacity(mut self, calls: usize) -> Reply {
+        self.capacity = Some(calls);
         self
     }
 

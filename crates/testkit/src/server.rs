@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -38,6 +39,30 @@ pub(crate) struct Shared {
     pub(crate) recorder: Arc<Recorder>,
     /// Cancelled once, on shutdown; every task and body listens to it.
     pub(crate) shutdown: CancellationToken,
+    /// Calls being answered per credential, for [`Reply::capacity`].
+    occupancy: Mutex<HashMap<String, usize>>,
+    /// Calls refused for being over capacity.
+    over_capacity: AtomicU64,
+}
+
+/// A call's place under its credential's capacity; freed when the response body is dropped.
+#[derive(Debug)]
+pub(crate) struct Seat {
+    shared: Arc<Shared>,
+    key: String,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut occupancy = self
+            .shared
+            .occupancy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = occupancy.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// The script in force and how many calls each of its plans has answered.
@@ -49,6 +74,30 @@ struct Current {
 }
 
 impl Shared {
+    /// A seat for a call presenting `credential` when fewer than `capacity` calls with it are
+    /// being answered; `None` (and one more refusal counted) when it is full.
+    pub(crate) fn take_seat(
+        self: &Arc<Self>,
+        credential: Option<&str>,
+        capacity: usize,
+    ) -> Option<Seat> {
+        let key = credential.unwrap_or_default().to_owned();
+        let mut occupancy = self
+            .occupancy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = occupancy.entry(key.clone()).or_insert(0);
+        if *n >= capacity {
+            self.over_capacity.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *n += 1;
+        Some(Seat {
+            shared: Arc::clone(self),
+            key,
+        })
+    }
+
     /// The reply for the next call presenting `credential`, and the script it came from.
     pub(crate) fn select(&self, credential: Option<&str>) -> (Reply, Arc<Script>) {
         let mut guard = self.script.lock().unwrap_or_else(PoisonError::into_inner);
@@ -91,6 +140,8 @@ impl FakeUpstream {
             }),
             recorder: Arc::new(Recorder::new()),
             shutdown: CancellationToken::new(),
+            occupancy: Mutex::new(HashMap::new()),
+            over_capacity: AtomicU64::new(0),
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept(listener, shared.clone(), tracker.clone()));
@@ -142,6 +193,11 @@ impl FakeUpstream {
                 .as_ref()
                 .is_some_and(|c| c.value == credential)
         })
+    }
+
+    /// How many calls were refused with a 429 for arriving over [`Reply::capacity`].
+    pub fn over_capacity(&self) -> u64 {
+        self.shared.over_capacity.load(Ordering::Relaxed)
     }
 
     /// Waits until at least `calls` calls have arrived (their heads and bodies read), so a test

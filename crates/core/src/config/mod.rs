@@ -10,6 +10,7 @@
 
 pub mod overlay;
 pub mod raw;
+mod resilience;
 pub mod secret;
 
 use std::collections::{BTreeMap, HashSet};
@@ -22,6 +23,7 @@ use switchyard_protocol::Dialect;
 
 use crate::glob::Glob;
 use crate::mock::MockMode;
+use crate::resilience::ResilienceConfig;
 use raw::{RawConfig, RawDuration, RawMock, RawModel, RawProvider, RawRoute, RawTarget};
 pub use secret::{Secret, SecretReader, SecretSource, SystemSecrets};
 
@@ -38,6 +40,12 @@ pub struct Config {
     /// Upstream model facts, most specific first; an entry for one provider comes before an
     /// equally specific one for any provider.
     pub models: Vec<ModelConfig>,
+    /// Breaker, AIMD, retry budget, quota protection and wait-queue settings.
+    pub resilience: ResilienceConfig,
+    /// Follow every route's fallback chain unless the route opts out (`serve --fallback`).
+    pub fallback: bool,
+    /// Between two health checks of every credential; `None`: no checks.
+    pub health_interval: Option<Duration>,
 }
 
 /// What the gateway knows about an upstream model.
@@ -184,6 +192,8 @@ pub struct CredentialConfig {
     /// Most requests in flight at once on this credential (an upstream's concurrency limit);
     /// `None`: no cap.
     pub max_concurrency: Option<u32>,
+    /// Shared quota group: a 429 on one member cools the whole group down.
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -215,7 +225,13 @@ impl Strategy {
 pub struct RouteConfig {
     pub pattern: Glob,
     pub strategy: Strategy,
+    /// The credential `Fixed` pins, by name; `None`: each provider's first.
+    pub credential: Option<String>,
     pub targets: Vec<TargetConfig>,
+    /// Client-facing model names tried in order when this route's credentials are exhausted.
+    pub fallback: Vec<String>,
+    /// Whether to follow `fallback`; `None`: the config-wide setting.
+    pub fallback_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,6 +245,21 @@ impl Config {
     /// The route for a client-facing model name: the most specific matching pattern.
     pub fn route(&self, model: &str) -> Option<&RouteConfig> {
         self.routes.iter().find(|r| r.pattern.matches(model))
+    }
+
+    /// The position in `routes` of the route for `model` (per-route live state is kept by it).
+    pub fn route_index(&self, model: &str) -> Option<usize> {
+        self.routes.iter().position(|r| r.pattern.matches(model))
+    }
+
+    /// The fallback models `route` follows when its own credentials are exhausted: its chain
+    /// when enabled on the route, or config-wide and not turned off on the route.
+    pub fn fallbacks<'a>(&self, route: &'a RouteConfig) -> &'a [String] {
+        if route.fallback_enabled.unwrap_or(self.fallback) {
+            &route.fallback
+        } else {
+            &[]
+        }
     }
 
     /// What is known about `model` as served by provider number `provider`: the most specific
@@ -255,10 +286,10 @@ impl fmt::Display for ConfigError {
 
 /// Collects problems while validation goes on.
 #[derive(Debug, Default)]
-struct Problems(Vec<ConfigError>);
+pub(crate) struct Problems(Vec<ConfigError>);
 
 impl Problems {
-    fn add(&mut self, path: impl Into<String>, problem: impl Into<String>) {
+    pub(crate) fn add(&mut self, path: impl Into<String>, problem: impl Into<String>) {
         self.0.push(ConfigError {
             path: path.into(),
             problem: problem.into(),
@@ -280,11 +311,11 @@ pub fn validate(raw: &RawConfig, secrets: &dyn SecretReader) -> Result<Config, V
         });
         with_mock.routes.push(RawRoute {
             model: "*".into(),
-            strategy: None,
             targets: vec![RawTarget {
                 provider: "mock".into(),
                 model: None,
             }],
+            ..RawRoute::default()
         });
         return validate_layers(&with_mock, secrets);
     }
@@ -353,6 +384,26 @@ fn validate_layers(
             .then_with(|| b.provider.is_some().cmp(&a.provider.is_some()))
     });
 
+    for (i, rr) in raw.routes.iter().enumerate() {
+        for (k, name) in rr.fallback.iter().enumerate() {
+            let target = routes.iter().find(|r| r.pattern.matches(name));
+            match target {
+                None => p.add(
+                    format!("routes[{i}].fallback[{k}]"),
+                    format!("no route serves {name:?}"),
+                ),
+                Some(r) if r.pattern.as_str() == rr.model => p.add(
+                    format!("routes[{i}].fallback[{k}]"),
+                    format!("{name:?} is served by this same route"),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    let defaults = raw.resilience.clone().unwrap_or_default();
+    let (resilience, health_interval) = resilience::validate(&defaults, &mut p);
+
     match (p.0.is_empty(), listen) {
         (true, Some(listen)) => Ok(Config {
             listen,
@@ -360,6 +411,9 @@ fn validate_layers(
             providers,
             routes,
             models,
+            resilience,
+            fallback: defaults.fallback.unwrap_or(false),
+            health_interval,
         }),
         _ => Err(p.0),
     }
@@ -443,6 +497,7 @@ fn validate_provider(
                 weight,
                 labels: rc.labels.clone(),
                 max_concurrency: rc.max_concurrency,
+                group: rc.group.clone(),
             }),
             Err(problem) => p.add(format!("{cpath}.secret"), problem),
         }
@@ -563,6 +618,12 @@ fn validate_route(
     if rr.targets.is_empty() {
         p.add(format!("{path}.targets"), "needs at least one target");
     }
+    if rr.credential.is_some() && strategy != Strategy::Fixed {
+        p.add(
+            format!("{path}.credential"),
+            "pins a credential only with strategy = \"fixed\"",
+        );
+    }
     let mut targets = Vec::new();
     for (k, t) in rr.targets.iter().enumerate() {
         match providers.iter().position(|pr| pr.name == t.provider) {
@@ -579,7 +640,10 @@ fn validate_route(
     Some(RouteConfig {
         pattern: Glob::new(rr.model.clone()),
         strategy,
+        credential: rr.credential.clone(),
         targets,
+        fallback: rr.fallback.clone(),
+        fallback_enabled: rr.fallback_enabled,
     })
 }
 

@@ -20,6 +20,93 @@ pub struct RawConfig {
     /// What the gateway knows about upstream models: output limits and prices.
     #[serde(default)]
     pub models: Vec<RawModel>,
+    /// Breakers, concurrency limits, retry budget, quota protection, the wait queue, health
+    /// checks and model fallback; every field optional.
+    pub resilience: Option<RawResilience>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResilience {
+    /// Follow every route's `fallback` chain unless the route says `fallback_enabled = false`.
+    pub fallback: Option<bool>,
+    pub breaker: Option<RawBreaker>,
+    pub aimd: Option<RawAimd>,
+    pub budget: Option<RawBudget>,
+    pub quota: Option<RawQuota>,
+    pub queue: Option<RawQueue>,
+    pub health: Option<RawHealth>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    pub enabled: Option<bool>,
+    pub consecutive_failures: Option<u32>,
+    pub window: Option<RawDuration>,
+    pub buckets: Option<u32>,
+    pub min_calls: Option<u32>,
+    pub failure_ratio: Option<f64>,
+    /// Absent: slow calls do not count.
+    pub slow_calls: Option<RawSlowCalls>,
+    pub base_ejection: Option<RawDuration>,
+    pub ejection_multiplier: Option<f64>,
+    pub max_ejection: Option<RawDuration>,
+    pub forget_after: Option<RawDuration>,
+    pub probes: Option<u32>,
+    pub probe_timeout: Option<RawDuration>,
+    pub max_ejected_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlowCalls {
+    pub threshold: Option<RawDuration>,
+    pub ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAimd {
+    pub enabled: Option<bool>,
+    pub initial: Option<u32>,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub backoff: Option<f64>,
+    pub decrease_interval: Option<RawDuration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub enabled: Option<bool>,
+    pub ratio: Option<f64>,
+    pub min_per_sec: Option<f64>,
+    pub window: Option<RawDuration>,
+    pub buckets: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuota {
+    pub protect_below: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    /// `off` (default) | `wait`
+    pub mode: Option<String>,
+    /// Longest wait; absent: up to the request's own deadline.
+    pub max_wait: Option<RawDuration>,
+    pub max_depth: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    /// Between two checks of every credential; 0 turns the checks off.
+    pub interval: Option<RawDuration>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -108,6 +195,9 @@ pub struct RawCredential {
     pub labels: Vec<String>,
     /// Most requests in flight at once on this credential; absent: no cap.
     pub max_concurrency: Option<u32>,
+    /// Shared quota group (one upstream project or organisation): a 429 on one member cools
+    /// every member of the group down.
+    pub group: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -117,8 +207,16 @@ pub struct RawRoute {
     pub model: String,
     /// `cache-first` | `balance` | `round-robin` | `weighted` | `fixed`
     pub strategy: Option<String>,
+    /// With `strategy = "fixed"`: the credential to pin (by name), else each provider's first.
+    pub credential: Option<String>,
     #[serde(default)]
     pub targets: Vec<RawTarget>,
+    /// Client-facing model names tried in order when no credential of this route's targets
+    /// can serve; each is routed as if the client had asked for it.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    /// Whether this route follows its `fallback` chain; absent: `resilience.fallback`.
+    pub fallback_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

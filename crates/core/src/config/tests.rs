@@ -326,3 +326,98 @@ price = { input = -1.0, output = 2.0 }
         ]
     );
 }
+
+#[test]
+fn resilience_section_maps_onto_the_mechanisms_with_paths_in_errors() {
+    use crate::resilience::QueueConfig;
+    let raw = parse(
+        r#"
+[resilience]
+fallback = true
+breaker = { consecutive_failures = 3, base_ejection = "2s", slow_calls = { threshold = "20s" } }
+aimd = { initial = 8 }
+budget = { ratio = 0.5 }
+quota = { protect_below = 0.2 }
+queue = { mode = "wait", max_wait = "30s", max_depth = 10 }
+health = { interval = "1m" }
+
+[[providers]]
+name = "up"
+kind = "openai"
+credentials = [{ name = "a", secret = "k", group = "org-x" }]
+
+[[routes]]
+model = "big-*"
+strategy = "fixed"
+credential = "a"
+targets = [{ provider = "up" }]
+fallback = ["small"]
+
+[[routes]]
+model = "small"
+targets = [{ provider = "up" }]
+"#,
+    );
+    let c = validate(&raw, &SystemSecrets).expect("valid");
+    assert!(c.fallback);
+    assert_eq!(c.resilience.breaker.consecutive_failures, 3);
+    assert_eq!(c.resilience.breaker.base_ejection, Duration::from_secs(2));
+    assert_eq!(
+        c.resilience.breaker.slow_calls.map(|s| s.threshold),
+        Some(Duration::from_secs(20))
+    );
+    assert_eq!(c.resilience.aimd.initial, 8);
+    assert_eq!(c.resilience.budget.ratio, 0.5);
+    assert_eq!(c.resilience.quota.protect_below, 0.2);
+    assert_eq!(
+        c.resilience.queue,
+        QueueConfig::Wait {
+            max_wait: Some(Duration::from_secs(30)),
+            max_depth: 10
+        }
+    );
+    assert_eq!(c.health_interval, Some(Duration::from_secs(60)));
+    assert_eq!(
+        c.providers[0].credentials[0].group.as_deref(),
+        Some("org-x")
+    );
+    let big = c.route("big-1").expect("route");
+    assert_eq!(big.credential.as_deref(), Some("a"));
+    assert_eq!(c.fallbacks(big), ["small".to_string()]);
+
+    let raw = parse(
+        r#"
+[resilience]
+breaker = { failure_ratio = 2.0, window = "soon" }
+queue = { mode = "later" }
+
+[[providers]]
+name = "up"
+kind = "openai"
+
+[[routes]]
+model = "x"
+credential = "a"
+targets = [{ provider = "up" }]
+fallback = ["x", "nothing"]
+"#,
+    );
+    let errors: Vec<String> = validate(&raw, &SystemSecrets)
+        .expect_err("invalid")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for want in [
+        "routes[0].credential",
+        "routes[0].fallback[0]: \"x\" is served by this same route",
+        "routes[0].fallback[1]: no route serves \"nothing\"",
+        "resilience.breaker.window",
+        "resilience.queue.mode",
+        "resilience.breaker.failure_ratio: must be between 0 and 1",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{want} in {errors:?}"
+        );
+    }
+}

@@ -28,6 +28,14 @@ pub struct LastError {
     pub at: Instant,
 }
 
+/// What the latest health check of a member found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastCheck {
+    /// `ok`, or why the check failed (`refused with 401`, `upstream answered 503`, ...).
+    pub result: String,
+    pub at: Instant,
+}
+
 #[derive(Debug, Clone, Default)]
 pub(super) struct Health {
     pub(super) cooldown_until: Option<Instant>,
@@ -35,6 +43,10 @@ pub(super) struct Health {
     pub(super) rate_limit_streak: u32,
     /// Why the member is invalid; it is skipped until activated.
     pub(super) invalid: Option<String>,
+    /// Quarantined by an operator: only an operator brings it back, never a health check.
+    pub(super) held: bool,
+    /// The latest health check's verdict, for status.
+    pub(super) last_check: Option<LastCheck>,
     /// Remaining quota as a fraction of the limit, set from rate-limit headers elsewhere.
     pub(super) quota: Option<f64>,
     pub(super) last_error: Option<LastError>,
@@ -85,6 +97,7 @@ impl Health {
     /// still true, the second is history for the operator).
     pub(super) fn activate(&mut self) {
         self.invalid = None;
+        self.held = false;
         self.cooldown_until = None;
         self.rate_limit_streak = 0;
     }

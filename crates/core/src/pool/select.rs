@@ -1,11 +1,15 @@
-//! Choosing the member for the next attempt. One scan finds the usable members (not invalid,
-//! not cooling down at `now`, not already tried by this request); a strategy picks among them;
-//! the pick comes back as a [`Lease`]. Strategies never look at members the scan left out,
-//! and nothing here changes a member's health.
+//! Choosing the member for the next attempt. One scan applies the checks in the order the
+//! resilience module documents — invalid, cooling down, already tried by this request, breaker
+//! gate, AIMD room and in-flight cap — then quota protection among the survivors (a relative
+//! rule: the protected are passed over only while someone else has room); a strategy picks
+//! among what is left; the pick's breaker claims its pass (a probe slot when half-open) and the
+//! pick comes back as a [`Lease`]. Strategies never look at members the scan left out, and
+//! nothing here changes a member's health.
 //!
 //! Loads are read, then the chosen member's count is raised, without a lock across the two:
-//! two requests selecting at the same instant may both see a member idle and pick it. That
-//! costs a little balance under bursts and saves a pool-wide lock on every request.
+//! two requests selecting at the same instant may both see a member idle and pick it (or both
+//! see one slot of room under its limit). That costs a little balance under bursts and saves a
+//! pool-wide lock on every request.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -13,6 +17,22 @@ use std::time::Instant;
 
 use super::{lock, Lease, Pool, Selection};
 use crate::config::Strategy;
+use crate::resilience::{protected, Admission, Gate};
+
+/// What an attempt asks the pool for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ask<'a> {
+    pub strategy: Strategy,
+    /// The member `Fixed` prefers, by name (else the first member).
+    pub preferred: Option<&'a str>,
+    /// The request's session key (used by `CacheFirst` only).
+    pub affinity: Option<&'a str>,
+    /// The upstream model, whose quota reading decides protection; `None`: the scarcest
+    /// reading over all models.
+    pub model: Option<&'a str>,
+    /// Members this request already tried.
+    pub exclude: &'a [usize],
+}
 
 /// A usable member as seen by the scan.
 #[derive(Debug, Clone, Copy)]
@@ -27,15 +47,17 @@ struct Candidate {
 #[derive(Debug)]
 struct Scan {
     usable: Vec<Candidate>,
-    /// Untried, valid, not cooling down, but at their in-flight cap.
+    /// Untried, valid, not cooling down, not ejected, but without room: at their in-flight cap
+    /// or AIMD limit, or half-open with their probe slots taken.
     full: usize,
-    earliest_cooldown_end: Option<Instant>,
+    /// The earliest end of a running cooldown or ejection.
+    earliest_end: Option<Instant>,
 }
 
 impl Pool {
     /// A member for the next attempt under `strategy`. `affinity` is the request's session key
     /// (used by `CacheFirst` only); `exclude` lists members this request already tried.
-    /// `Fixed` prefers the first member; see [`Pool::select_fixed`] to name another.
+    /// `Fixed` prefers the first member; see [`Pool::select_for`] to name another or a model.
     pub fn select(
         &self,
         strategy: Strategy,
@@ -43,16 +65,15 @@ impl Pool {
         exclude: &[usize],
         now: Instant,
     ) -> Selection {
-        match strategy {
-            Strategy::Fixed => self.select_fixed(None, exclude, now),
-            Strategy::CacheFirst => self.choose(exclude, now, |c| match affinity {
-                Some(key) => self.pick_sticky(key, c, now),
-                None => self.pick_balance(c),
-            }),
-            Strategy::Balance => self.choose(exclude, now, |c| self.pick_balance(c)),
-            Strategy::RoundRobin => self.choose(exclude, now, |c| self.pick_round_robin(c)),
-            Strategy::Weighted => self.choose(exclude, now, |c| self.pick_weighted(c)),
-        }
+        self.select_for(
+            &Ask {
+                strategy,
+                affinity,
+                exclude,
+                ..Ask::default()
+            },
+            now,
+        )
     }
 
     /// The preferred member (by name, else the first) while it is usable; otherwise `Balance`
@@ -64,76 +85,145 @@ impl Pool {
         exclude: &[usize],
         now: Instant,
     ) -> Selection {
-        let fixed = match preferred {
-            Some(name) => self.index_of(name),
-            None => Some(0),
-        };
-        self.choose(exclude, now, |c| match fixed {
-            Some(f) if c.iter().any(|c| c.index == f) => f,
-            _ => self.pick_balance(c),
-        })
+        self.select_for(
+            &Ask {
+                strategy: Strategy::Fixed,
+                preferred,
+                exclude,
+                ..Ask::default()
+            },
+            now,
+        )
     }
 
-    /// Scans, lets `pick` choose among a non-empty candidate list, and leases the choice.
+    /// A member for the attempt `ask` describes.
+    pub fn select_for(&self, ask: &Ask<'_>, now: Instant) -> Selection {
+        match ask.strategy {
+            Strategy::Fixed => {
+                let fixed = match ask.preferred {
+                    Some(name) => self.index_of(name),
+                    None => Some(0),
+                };
+                self.choose(ask, now, |c| match fixed {
+                    Some(f) if c.iter().any(|c| c.index == f) => f,
+                    _ => self.pick_balance(c),
+                })
+            }
+            Strategy::CacheFirst => self.choose(ask, now, |c| match ask.affinity {
+                Some(key) => self.pick_sticky(key, c, now),
+                None => self.pick_balance(c),
+            }),
+            Strategy::Balance => self.choose(ask, now, |c| self.pick_balance(c)),
+            Strategy::RoundRobin => self.choose(ask, now, |c| self.pick_round_robin(c)),
+            Strategy::Weighted => self.choose(ask, now, |c| self.pick_weighted(c)),
+        }
+    }
+
+    /// Scans, lets `pick` choose among a non-empty candidate list, claims the choice's breaker
+    /// pass and leases it. A breaker that refuses the claim (another request took the probe
+    /// slot since the scan) drops its member from the list and `pick` chooses again.
     fn choose(
         &self,
-        exclude: &[usize],
+        ask: &Ask<'_>,
         now: Instant,
-        pick: impl FnOnce(&[Candidate]) -> usize,
+        mut pick: impl FnMut(&[Candidate]) -> usize,
     ) -> Selection {
-        let scan = self.scan(exclude, now);
-        let candidates = scan.usable;
-        if candidates.is_empty() {
-            return match scan.earliest_cooldown_end {
-                // A full member frees up sooner than any cooldown ends.
-                _ if scan.full > 0 => Selection::AllBusy,
-                Some(until) => Selection::AllCoolingDown { until },
-                None => Selection::NoneUsable,
-            };
+        let scan = self.scan(ask, now);
+        let mut candidates = scan.usable;
+        let mut full = scan.full;
+        while !candidates.is_empty() {
+            // `pick` returns the index of a candidate, and candidates are members of this pool.
+            let index = pick(&candidates);
+            let slot = &self.members[index];
+            let admission = lock(&slot.guards).breaker.admits(now);
+            match admission {
+                Admission::Admit(pass) | Admission::Probe(pass) => {
+                    return Selection::Chosen(Lease::new(
+                        index,
+                        Arc::clone(slot),
+                        pass,
+                        now,
+                        Arc::clone(&self.waiters),
+                    ));
+                }
+                Admission::Reject { .. } => {
+                    candidates.retain(|c| c.index != index);
+                    full += 1;
+                }
+            }
         }
-        // `pick` returns the index of a candidate, and candidates are members of this pool.
-        let index = pick(&candidates);
-        Selection::Chosen(Lease::new(index, Arc::clone(&self.members[index])))
+        match scan.earliest_end {
+            // A full member frees up sooner than any cooldown ends.
+            _ if full > 0 => Selection::AllBusy,
+            Some(until) => Selection::AllCoolingDown { until },
+            None => Selection::NoneUsable,
+        }
     }
 
-    /// The usable members in pool order, how many untried members are at their in-flight cap,
-    /// and the earliest end of a running cooldown among the members that are not invalid.
+    /// The usable members in pool order, how many untried members have no room, and the
+    /// earliest end of a running cooldown or ejection among the members that are not invalid.
     /// Excluded members count for that end: it answers "when may the client try again", which
     /// does not depend on what this request already tried.
-    fn scan(&self, exclude: &[usize], now: Instant) -> Scan {
+    fn scan(&self, ask: &Ask<'_>, now: Instant) -> Scan {
         let mut usable = Vec::with_capacity(self.members.len());
+        let mut protected_flags = Vec::with_capacity(self.members.len());
         let mut earliest: Option<Instant> = None;
         let mut full = 0;
+        let mut note_end = |until: Instant| {
+            earliest = Some(earliest.map_or(until, |e: Instant| e.min(until)));
+        };
+        let threshold = self.resilience.quota.protect_below;
         for (index, slot) in self.members.iter().enumerate() {
-            let health = lock(&slot.health);
-            if health.invalid.is_some() {
+            let set_quota = {
+                let health = lock(&slot.health);
+                if health.invalid.is_some() {
+                    continue;
+                }
+                if let Some(until) = health.cooling_until(now) {
+                    note_end(until);
+                    continue;
+                }
+                health.quota
+            };
+            let guards = lock(&slot.guards);
+            let gate = guards.breaker.gate(now);
+            if let Gate::Reject { until: Some(until) } = gate {
+                note_end(until);
                 continue;
             }
-            if let Some(until) = health.cooling_until(now) {
-                earliest = Some(earliest.map_or(until, |e| e.min(until)));
+            if ask.exclude.contains(&index) {
                 continue;
             }
-            if exclude.contains(&index) {
-                continue;
-            }
-            let in_flight = slot.in_flight.load(Ordering::Acquire);
-            if slot
-                .max_in_flight
-                .is_some_and(|cap| in_flight >= cap as usize)
-            {
+            if let Gate::Reject { until: None } = gate {
+                // Half-open with its probe out: it frees when the probe reports.
                 full += 1;
                 continue;
             }
+            let in_flight = slot.in_flight.load(Ordering::Acquire);
+            let capped = slot
+                .max_in_flight
+                .is_some_and(|cap| in_flight >= cap as usize);
+            if capped || !guards.aimd.has_room(in_flight) {
+                full += 1;
+                continue;
+            }
+            let fraction = guards.fraction(ask.model, now);
+            protected_flags.push(protected(fraction, threshold));
             usable.push(Candidate {
                 index,
                 in_flight,
-                quota: health.quota.unwrap_or(1.0),
+                quota: fraction.or(set_quota).unwrap_or(1.0),
             });
+        }
+        // Quota protection is relative: the protected serve only when nobody else can.
+        if protected_flags.iter().any(|p| !p) {
+            let mut flags = protected_flags.iter();
+            usable.retain(|_| flags.next().is_some_and(|p| !p));
         }
         Scan {
             usable,
             full,
-            earliest_cooldown_end: earliest,
+            earliest_end: earliest,
         }
     }
 

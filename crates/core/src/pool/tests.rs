@@ -104,7 +104,7 @@ fn round_robin_turns_over_usable_members() {
     let _held = lease(p.select(Strategy::RoundRobin, None, &[], t));
     assert_eq!(picks(&p, Strategy::RoundRobin, None, t, 2), ["b", "c"]);
     // With b cooling down, a and c alternate.
-    p.report(1, &rate_limited(Some(secs(30))), t);
+    p.record(1, &rate_limited(Some(secs(30))), t);
     let got = picks(&p, Strategy::RoundRobin, None, t, 4);
     assert!(!got.contains(&"b".to_string()), "{got:?}");
     assert_eq!(got.iter().filter(|n| *n == "a").count(), 2, "{got:?}");
@@ -146,7 +146,7 @@ fn fixed_prefers_one_member_and_falls_back_to_balance() {
     let held = lease(p.select(Strategy::Fixed, None, &[], t));
     assert_eq!(picks(&p, Strategy::Fixed, None, t, 3), ["a", "a", "a"]);
     drop(held);
-    p.report(0, &rate_limited(Some(secs(10))), t);
+    p.record(0, &rate_limited(Some(secs(10))), t);
     assert_eq!(picks(&p, Strategy::Fixed, None, t, 2), ["b", "c"]);
     // Back once the cooldown ends.
     assert_eq!(picks(&p, Strategy::Fixed, None, t + secs(10), 1), ["a"]);
@@ -197,7 +197,7 @@ fn exclude_skips_members_already_tried() {
 fn rate_limit_honours_retry_after() {
     let t = t0();
     let p = pool(&["a"]);
-    p.report(0, &rate_limited(Some(secs(30))), t);
+    p.record(0, &rate_limited(Some(secs(30))), t);
     assert!(matches!(
         p.select(Strategy::Balance, None, &[], t + secs(29)),
         Selection::AllCoolingDown { until } if until == t + secs(30)
@@ -206,11 +206,11 @@ fn rate_limit_honours_retry_after() {
     let l = lease(p.select(Strategy::Balance, None, &[], t + secs(30)));
     assert_eq!(l.name(), "a");
     // A later, shorter answer does not cut a longer cooldown short.
-    p.report(0, &rate_limited(Some(secs(60))), t);
-    p.report(0, &rate_limited(Some(secs(5))), t + secs(1));
+    p.record(0, &rate_limited(Some(secs(60))), t);
+    p.record(0, &rate_limited(Some(secs(5))), t + secs(1));
     assert_eq!(p.status(t + secs(2))[0].cooldown_until, Some(t + secs(60)));
     // Absurd values are capped at a day.
-    p.report(0, &rate_limited(Some(Duration::from_secs(u64::MAX))), t);
+    p.record(0, &rate_limited(Some(Duration::from_secs(u64::MAX))), t);
     assert_eq!(
         p.status(t)[0].cooldown_until,
         Some(t + Duration::from_secs(24 * 3600))
@@ -224,7 +224,7 @@ fn rate_limit_without_retry_after_backs_off_exponentially() {
     let mut now = t;
     let mut waits = Vec::new();
     for _ in 0..8 {
-        p.report(0, &rate_limited(None), now);
+        p.record(0, &rate_limited(None), now);
         let until = p.status(now)[0].cooldown_until.expect("cooling down");
         waits.push((until - now).as_secs());
         now = until;
@@ -232,9 +232,9 @@ fn rate_limit_without_retry_after_backs_off_exponentially() {
     assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
     assert_eq!(p.status(now)[0].rate_limit_streak, 8);
     // A success resets the streak: the next 429 waits one second again.
-    p.report(0, &Outcome::Success, now);
+    p.record(0, &Outcome::Success, now);
     assert_eq!(p.status(now)[0].rate_limit_streak, 0);
-    p.report(0, &rate_limited(None), now);
+    p.record(0, &rate_limited(None), now);
     assert_eq!(p.status(now)[0].cooldown_until, Some(now + secs(1)));
 }
 
@@ -242,12 +242,12 @@ fn rate_limit_without_retry_after_backs_off_exponentially() {
 fn all_cooling_down_reports_the_earliest_end() {
     let t = t0();
     let p = pool(&["a", "b", "c", "d"]);
-    p.report(0, &rate_limited(Some(secs(40))), t);
-    p.report(1, &rate_limited(Some(secs(15))), t);
-    p.report(2, &rate_limited(Some(secs(25))), t);
+    p.record(0, &rate_limited(Some(secs(40))), t);
+    p.record(1, &rate_limited(Some(secs(15))), t);
+    p.record(2, &rate_limited(Some(secs(25))), t);
     // An invalid member's cooldown does not count: it will not come back by itself.
-    p.report(3, &rate_limited(Some(secs(5))), t);
-    p.report(3, &unauthorized(), t);
+    p.record(3, &rate_limited(Some(secs(5))), t);
+    p.record(3, &unauthorized(), t);
     for strategy in [Strategy::Balance, Strategy::CacheFirst, Strategy::Weighted] {
         assert!(matches!(
             p.select(strategy, Some("k"), &[], t + secs(1)),
@@ -267,7 +267,7 @@ fn all_cooling_down_reports_the_earliest_end() {
 fn none_usable_when_all_invalid_or_excluded() {
     let t = t0();
     let p = pool(&["a", "b"]);
-    p.report(0, &unauthorized(), t);
+    p.record(0, &unauthorized(), t);
     assert_eq!(lease(p.select(Strategy::Balance, None, &[], t)).name(), "b");
     assert!(matches!(
         p.select(Strategy::Balance, None, &[1], t),
@@ -288,7 +288,7 @@ fn none_usable_when_all_invalid_or_excluded() {
 fn invalid_members_are_skipped_until_activated() {
     let t = t0();
     let p = pool(&["a", "b"]);
-    p.report(0, &unauthorized(), t);
+    p.record(0, &unauthorized(), t);
     assert_eq!(picks(&p, Strategy::RoundRobin, None, t, 3), ["b", "b", "b"]);
     // Time alone does not bring it back.
     assert_eq!(
@@ -317,8 +317,8 @@ fn invalid_members_are_skipped_until_activated() {
 fn activate_clears_a_cooldown_and_its_streak() {
     let t = t0();
     let p = pool(&["a"]);
-    p.report(0, &rate_limited(None), t);
-    p.report(0, &rate_limited(None), t);
+    p.record(0, &rate_limited(None), t);
+    p.record(0, &rate_limited(None), t);
     p.activate(0);
     let s = &p.status(t)[0];
     assert_eq!((s.cooldown_until, s.rate_limit_streak), (None, 0));
@@ -339,7 +339,7 @@ fn other_failures_are_only_recorded() {
     .enumerate()
     {
         let at = t + secs(i as u64);
-        p.report(0, outcome, at);
+        p.record(0, outcome, at);
         let s = &p.status(at)[0];
         assert_eq!(
             (s.cooldown_until.is_some(), s.invalid.is_some()),
@@ -354,10 +354,10 @@ fn other_failures_are_only_recorded() {
         );
     }
     // A success keeps the last error for display.
-    p.report(0, &Outcome::Success, t + secs(9));
+    p.record(0, &Outcome::Success, t + secs(9));
     assert!(p.status(t)[0].last_error.is_some());
     // Reports for members the pool does not have are ignored.
-    p.report(3, &unauthorized(), t);
+    p.record(3, &unauthorized(), t);
 }
 
 // ---- sticky sessions --------------------------------------------------------------------
@@ -398,7 +398,7 @@ fn cache_first_rebinds_on_failover_and_does_not_snap_back() {
     let p = pool(&["a", "b"]);
     assert_eq!(picks(&p, Strategy::CacheFirst, Some("conv"), t, 1), ["a"]);
     // a answers 429: the conversation moves to b.
-    p.report(0, &rate_limited(Some(secs(20))), t + secs(1));
+    p.record(0, &rate_limited(Some(secs(20))), t + secs(1));
     assert_eq!(
         picks(&p, Strategy::CacheFirst, Some("conv"), t + secs(2), 1),
         ["b"]
@@ -422,7 +422,7 @@ fn cache_first_rebinds_when_the_bound_member_was_tried() {
     drop(retry);
     assert_eq!(picks(&p, Strategy::CacheFirst, Some("k"), t, 2), ["b"; 2]);
     // Invalid bound member: rebinds as well.
-    p.report(1, &unauthorized(), t);
+    p.record(1, &unauthorized(), t);
     assert_eq!(picks(&p, Strategy::CacheFirst, Some("k"), t, 1), ["a"]);
 }
 
@@ -516,7 +516,7 @@ fn concurrent_leases_never_leak() {
                     let now = t + Duration::from_millis(i as u64);
                     if let Selection::Chosen(l) = p.select(strategy, Some(&key), &[], now) {
                         if i % 500 == 0 {
-                            p.report(l.index(), &rate_limited(Some(Duration::ZERO)), now);
+                            p.record(l.index(), &rate_limited(Some(Duration::ZERO)), now);
                         }
                         held.push(l);
                     }
@@ -565,7 +565,7 @@ fn busy_wins_over_cooling_down_because_a_slot_frees_sooner() {
         Member::new("b", 1),
     ]);
     let now = t0();
-    p.report(1, &rate_limited(Some(secs(30))), now);
+    p.record(1, &rate_limited(Some(secs(30))), now);
     let _held = lease(p.select(Strategy::Balance, None, &[], now));
     assert!(matches!(
         p.select(Strategy::Balance, None, &[], now),
@@ -579,7 +579,7 @@ fn busy_wins_over_cooling_down_because_a_slot_frees_sooner() {
 fn a_successor_keeps_health_sessions_and_held_leases() {
     let p = pool(&["a", "b"]);
     let now = t0();
-    p.report(0, &rate_limited(Some(secs(30))), now);
+    p.record(0, &rate_limited(Some(secs(30))), now);
     p.quarantine(1, "revoked upstream");
     p.activate(1);
     let sticky = lease(p.select(Strategy::CacheFirst, Some("conv"), &[], now));
@@ -613,7 +613,7 @@ fn a_successor_drops_sessions_of_removed_members_and_applies_new_settings() {
     let bound = lease(p.select(Strategy::CacheFirst, Some("conv"), &[], now));
     assert_eq!(bound.name(), "a");
     drop(bound);
-    p.report(1, &unauthorized(), now);
+    p.record(1, &unauthorized(), now);
 
     let next = p.successor(vec![Member::new("b", 5).with_max_in_flight(Some(1))]);
     assert_eq!(next.session_count(), 0);

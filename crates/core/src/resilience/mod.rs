@@ -20,9 +20,10 @@
 //!    another member that survived 1–3 and is not protected has AIMD room; when none has, the
 //!    protected ones serve (a relative rule, unlike the others);
 //! 5. **AIMD room**: a member at its limit is out for this request. If every member that
-//!    survived 1–3 is full, the request waits in the queue (when on) instead of failing; if
-//!    none survived 1–3, waiting would not help and the request fails (429 with the earliest
-//!    end of a cooldown or ejection as `retry-after`, or 503).
+//!    survived 1–3 is full, or none survived 1–3 but some only cool down or are ejected, the
+//!    request waits in the queue (when on) for a slot or the earliest end of a cooldown or
+//!    ejection, instead of failing with a 429 (that end as `retry-after`); when every member
+//!    is invalid, waiting would not help: 503.
 //!
 //! Then the strategy (cache-first, balance, ...) picks among what is left. After the attempt,
 //! its outcome goes to the breaker ([`CallResult::from_outcome`]) and to the limiter

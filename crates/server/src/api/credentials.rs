@@ -13,7 +13,7 @@ use switchyard_core::credential::StoredCredential;
 use switchyard_store::Engine;
 
 use super::{audit, store, Actor, Body, Failure, Params};
-use crate::pipeline::{now, unix_ms, upstream};
+use crate::pipeline::{now, unix_ms};
 use crate::reload;
 use crate::state::{AppState, Snapshot};
 
@@ -39,10 +39,14 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
                 .zip(&p.credentials)
                 .map(|(m, c)| {
                     let from_file = in_file.is_some_and(|list| list.iter().any(|f| f.name == c.name));
-                    let state = if m.invalid.is_some() {
+                    let state = if m.held {
+                        "quarantined"
+                    } else if m.invalid.is_some() {
                         "invalid"
                     } else if m.cooldown_until.is_some() {
                         "cooling_down"
+                    } else if m.breaker.state != switchyard_core::resilience::BreakerState::Closed {
+                        "ejected"
                     } else {
                         "usable"
                     };
@@ -230,25 +234,13 @@ fn locate(snap: &Snapshot, provider: &str, name: &str) -> Result<(usize, usize),
     Ok((p, member))
 }
 
-/// Checks one credential and acts on the answer: a refusal (401/403) quarantines it with the
-/// reason, a success returns a quarantined one to service.
+/// Checks one credential as the health loop does, and says what it found.
 async fn check(state: &AppState, snap: &Snapshot, p: usize, member: usize) -> Value {
     let provider = &snap.config.providers[p];
-    let credential = &provider.credentials[member];
-    let verdict = upstream::verify(&state.http, provider, &credential.secret).await;
-    let pool = &snap.pools[p];
-    match verdict.status {
-        Some(401 | 403) => {
-            pool.quarantine(member, verdict.message.clone());
-        }
-        Some(200..=299) => {
-            pool.activate(member);
-        }
-        _ => {}
-    }
+    let verdict = crate::checks::check_one(state, provider, &snap.pools[p], member).await;
     json!({
         "provider": provider.name,
-        "name": credential.name,
+        "name": provider.credentials[member].name,
         "ok": verdict.ok,
         "status": verdict.status,
         "message": verdict.message,
@@ -377,7 +369,7 @@ pub async fn quarantine(
     )
     .await;
     Ok(Json(
-        json!({"provider": provider, "name": name, "state": "invalid", "reason": reason}),
+        json!({"provider": provider, "name": name, "state": "quarantined", "reason": reason}),
     ))
 }
 

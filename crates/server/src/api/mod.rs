@@ -10,7 +10,18 @@
 //! Files: `auth` (the token check), `credentials` (providers and their credentials),
 //! `keys` (client keys), `logs` (request log and its live stream), `stats` (usage statistics
 //! and the audit log), `config` (routes, models and prices, settings: the overlay),
-//! `openapi` (the document).
+//! `resilience` (breakers, AIMD limits, queues, quota), `openapi` (the document).
+
+/// Milliseconds from `now` until `until` (0 when past): the pool's instants are monotonic
+/// and cannot be shown as dates, so the API speaks in "in N ms" and "N ms ago".
+pub(crate) fn ms_until(until: std::time::Instant, now: std::time::Instant) -> u64 {
+    u64::try_from(until.saturating_duration_since(now).as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds since `at`.
+pub(crate) fn ms_since(at: std::time::Instant, now: std::time::Instant) -> u64 {
+    u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
+}
 
 mod auth;
 mod config;
@@ -18,6 +29,7 @@ mod credentials;
 mod keys;
 mod logs;
 pub mod openapi;
+mod resilience;
 mod stats;
 
 use std::net::SocketAddr;
@@ -36,7 +48,7 @@ use crate::state::AppState;
 
 pub use auth::{
     admin_token_from_env, install_admin_hash, install_admin_token, new_admin_token,
-    ADMIN_TOKEN_SETTING,
+    ADMIN_TOKEN_ENV, ADMIN_TOKEN_SETTING,
 };
 
 /// The admin routes, to be nested at `/api`.
@@ -88,6 +100,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/audit", get(stats::audit))
         .route("/admin-token/rotate", post(auth::rotate))
+        .merge(resilience::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             auth::require_admin,

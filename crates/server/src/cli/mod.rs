@@ -8,6 +8,7 @@ mod keys;
 mod logs;
 mod remote;
 mod serve;
+mod status;
 mod store_cmd;
 mod translate;
 mod usage;
@@ -47,6 +48,8 @@ enum Command {
     Stats(admin::StatsArgs),
     /// The admin token and the audit log.
     Admin(admin::Args),
+    /// Resilience state of a running gateway: credentials, breakers, limits, queues, quota.
+    Status(status::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
     /// writes stdout); for debugging what a client sends and what an upstream would receive.
     Translate(translate::Args),
@@ -63,5 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => logs::run(args),
         Command::Stats(args) => admin::stats(args),
         Command::Admin(args) => admin::run(args),
+        Command::Status(args) => status::run(args),
     }
 }

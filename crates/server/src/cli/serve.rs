@@ -1,5 +1,5 @@
-//! `switchyard serve`: loads the config, opens the store, starts the usage writer and the
-//! HTTP server, and on SIGTERM / SIGINT drains in a fixed order: stop accepting (and report
+//! `switchyard serve`: loads the config, opens the store, sets the admin token, starts the
+//! usage writer, the health loop and the HTTP server, and on SIGTERM / SIGINT drains in a fixed order: stop accepting (and report
 //! not ready), let in-flight requests and streams finish up to the drain timeout, flush the
 //! usage writer, exit 0.
 
@@ -47,6 +47,10 @@ pub struct Args {
     /// How long in-flight requests may take to finish after a shutdown signal.
     #[arg(long, default_value = "30", value_name = "SECONDS")]
     pub drain_timeout: u64,
+    /// Follow every route's `fallback` chain when its credentials are exhausted (routes may
+    /// still opt out with `fallback_enabled = false`).
+    #[arg(long)]
+    pub fallback: bool,
 }
 
 /// The store as the usage writer's sink.
@@ -68,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         named: args.config.clone(),
         flags,
         port: args.port,
+        fallback: args.fallback,
     };
     let config = source.load(&RawOverlay::default())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -134,6 +139,7 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
     let reload = tokio::spawn(watch_store(state.clone(), store.clone(), shutdown.clone()));
     let prune = tokio::spawn(prune_responses(store.clone(), shutdown.clone()));
     let watch = tokio::spawn(reload::watch(state.clone(), source, shutdown.clone()));
+    let checks = tokio::spawn(crate::checks::run(state.clone(), shutdown.clone()));
     let signal = shutdown.clone();
     let draining = state.clone();
     tokio::spawn(async move {
@@ -165,6 +171,7 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
     let _ = reload.await;
     let _ = prune.await;
     let _ = watch.await;
+    let _ = checks.await;
     state.tasks.close();
     if tokio::time::timeout(drain, state.tasks.wait())
         .await

@@ -39,11 +39,13 @@ pub fn authenticate(
     query: Option<&str>,
     now_ms: i64,
 ) -> Result<Caller, ApiError> {
+    let unauthorized = |m: &str| ApiError::new(ErrorKind::Authentication, m);
+    let shown = presented(headers, query);
     let snap = state.snapshot.load();
     if snap.keys.is_empty() {
         // Open mode accepts anyone, but never on an admin token: one that leaks into a
         // client's config must fail loudly rather than quietly work.
-        if let Some(p) = presented(headers, query) {
+        if let Some(p) = shown {
             let admin = state.admin_tokens.load();
             if admin.iter().any(|h| keys::matches_hash(p, h)) {
                 return Err(ApiError::new(
@@ -54,8 +56,7 @@ pub fn authenticate(
         }
         return Ok(Caller::default());
     }
-    let unauthorized = |m: &str| ApiError::new(ErrorKind::Authentication, m);
-    let Some(presented) = presented(headers, query) else {
+    let Some(presented) = shown else {
         return Err(unauthorized(
             "missing API key: send it as a bearer token, x-api-key or x-goog-api-key",
         ));

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{classify, Lease, Outcome, Pool};
-use switchyard_core::resilience::read_quota;
+use switchyard_core::resilience::{read_quota, QuotaReading};
 use switchyard_protocol::ir::{self, ErrorBody, ErrorKind};
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
@@ -33,7 +33,7 @@ pub(crate) async fn run(
     req: &ir::Request,
     provider: &ProviderConfig,
     pool: &Pool,
-    lease: Lease,
+    mut lease: Lease,
     target: &UpstreamModel<'_>,
     memory: &Memory,
     rec: &mut Recorder,
@@ -84,7 +84,7 @@ pub(crate) async fn run(
     let resp = match tokio::time::timeout(provider.timeouts.first_byte, send).await {
         Err(_) => {
             rec.waited(sent.elapsed());
-            pool.report(member, &Outcome::Timeout, now_std());
+            pool.report(&mut lease, &Outcome::Timeout, sent.elapsed(), now_std());
             return Attempt::Retry(ApiError::new(
                 ErrorKind::Timeout,
                 "the upstream did not answer in time",
@@ -97,7 +97,7 @@ pub(crate) async fn run(
             } else {
                 Outcome::Timeout
             };
-            pool.report(member, &outcome, now_std());
+            pool.report(&mut lease, &outcome, sent.elapsed(), now_std());
             tracing::debug!(provider = %provider.name, error = %e, "upstream request failed");
             return Attempt::Retry(ApiError::new(
                 ErrorKind::Overloaded,
@@ -106,9 +106,14 @@ pub(crate) async fn run(
         }
         Ok(Ok(r)) => r,
     };
+    // The breaker's latency is the time to the first byte, for JSON answers too.
+    let ttfb = sent.elapsed();
     let status = resp.status().as_u16();
+    // Every answer's rate-limit headers say how much of the credential's quota is left.
+    let quota = read_headers(resp.headers());
+    pool.note_quota(member, model, quota, now_std());
     if !(200..300).contains(&status) {
-        let retry_after = retry_after(resp.headers());
+        let retry_after = quota.retry_after;
         let raw = read_limited(resp, ERROR_BODY_LIMIT, provider.timeouts.idle).await;
         rec.waited(sent.elapsed());
         let mut err = up.decode_error(status, &raw);
@@ -117,7 +122,7 @@ pub(crate) async fn run(
             err.retry_after = retry_after.map(|d| d.as_secs_f64().ceil() as u64);
         }
         let outcome = classify(status, retry_after);
-        pool.report(member, &outcome, now_std());
+        pool.report(&mut lease, &outcome, ttfb, now_std());
         if let Outcome::Unauthorized { .. } = outcome {
             // The gateway's credential was refused, not the client's: a 401 would tell the
             // client its own key is wrong. The upstream's words stay out (some echo part of
@@ -171,7 +176,7 @@ pub(crate) async fn run(
         Ok(Ok(b)) => b,
         Ok(Err(_)) | Err(_) => {
             rec.waited(sent.elapsed());
-            pool.report(member, &Outcome::Timeout, now_std());
+            pool.report(&mut lease, &Outcome::Timeout, ttfb, now_std());
             return Attempt::Retry(ApiError::new(
                 ErrorKind::Timeout,
                 "the upstream did not finish its answer in time",
@@ -187,14 +192,19 @@ pub(crate) async fn run(
             Err(e) => return Attempt::Fail(ApiError::new(ErrorKind::Api, e.to_string())),
         },
         (Err(e), false) => {
-            pool.report(member, &Outcome::ServerError { status: 502 }, now_std());
+            pool.report(
+                &mut lease,
+                &Outcome::ServerError { status: 502 },
+                ttfb,
+                now_std(),
+            );
             return Attempt::Retry(ApiError::new(
                 ErrorKind::Api,
                 format!("the upstream's answer could not be read: {e}"),
             ));
         }
     };
-    pool.report(member, &Outcome::Success, now_std());
+    pool.report(&mut lease, &Outcome::Success, ttfb, now_std());
     if let Ok(ir) = &decoded {
         rec.usage(&ir.usage);
         rec.served_model(&ir.model);
@@ -214,15 +224,18 @@ pub(crate) async fn run(
     Attempt::Done(resp)
 }
 
-/// `retry-after-ms` (OpenAI) or `retry-after` in seconds; HTTP dates are ignored.
-/// `retry-after-ms` or `retry-after` (seconds or an HTTP date); garbage (`inf`, `1e30`,
-/// negative) reads as absent rather than as a panic or a century.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+/// The quota an upstream answer's headers announce: rate-limit headers, and `retry-after-ms`
+/// or `retry-after` (seconds or an HTTP date). Garbage (`inf`, `1e30`, negative) reads as
+/// absent rather than as a panic or a century.
+pub(crate) fn read_headers(headers: &reqwest::header::HeaderMap) -> QuotaReading {
     let pairs = headers
         .iter()
-        .filter(|(name, _)| name.as_str().starts_with("retry-after"))
+        .filter(|(name, _)| {
+            let n = name.as_str();
+            n.starts_with("retry-after") || n.contains("ratelimit")
+        })
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
-    read_quota(pairs, now_std(), unix_ms()).retry_after
+    read_quota(pairs, now_std(), unix_ms())
 }
 
 async fn read_limited(resp: reqwest::Response, limit: usize, within: Duration) -> Bytes {

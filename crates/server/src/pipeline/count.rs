@@ -86,17 +86,17 @@ pub async fn count_tokens(
             } else {
                 Outcome::Timeout
             };
-            pool.report(member, &outcome, now_std());
+            pool.record(member, &outcome, now_std());
             return None;
         }
         Err(_) => {
-            pool.report(member, &Outcome::Timeout, now_std());
+            pool.record(member, &Outcome::Timeout, now_std());
             return None;
         }
     };
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
-        pool.report(member, &classify(status, None), now_std());
+        pool.record(member, &classify(status, None), now_std());
         tracing::debug!(provider = %provider.name, status, "upstream token count failed; estimating");
         return None;
     }
@@ -109,7 +109,7 @@ pub async fn count_tokens(
         .get("input_tokens")
         .or_else(|| answer.get("totalTokens"))
         .and_then(Value::as_u64)?;
-    pool.report(member, &Outcome::Success, now_std());
+    pool.record(member, &Outcome::Success, now_std());
     Some(counted)
 }
 

@@ -68,7 +68,7 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         let body = passthrough::rewrite_model(call.body.clone(), &upstream_model);
         let mut exclude = Vec::new();
         while exclude.len() < pool.len() {
-            let lease = match pool.select(Strategy::Balance, None, &exclude, now_std()) {
+            let mut lease = match pool.select(Strategy::Balance, None, &exclude, now_std()) {
                 Selection::Chosen(l) => l,
                 Selection::AllCoolingDown { .. } | Selection::AllBusy | Selection::NoneUsable => {
                     break
@@ -106,7 +106,7 @@ pub async fn handle(state: AppState, call: Call) -> Response {
             let (status, retry_after, bytes): (u16, Option<u64>, Bytes) = match result {
                 Ok(Ok(v)) => v,
                 _ => {
-                    pool.report(member, &Outcome::Timeout, now_std());
+                    pool.report(&mut lease, &Outcome::Timeout, sent.elapsed(), now_std());
                     exclude.push(member);
                     last = Some(ApiError::new(
                         ErrorKind::Overloaded,
@@ -116,7 +116,7 @@ pub async fn handle(state: AppState, call: Call) -> Response {
                 }
             };
             let outcome = classify(status, retry_after.map(std::time::Duration::from_secs));
-            pool.report(member, &outcome, now_std());
+            pool.report(&mut lease, &outcome, sent.elapsed(), now_std());
             if outcome.retry_elsewhere() {
                 exclude.push(member);
                 let mut err = switchyard_protocol::Dialect::OpenAiChat.decode_error(status, &bytes);

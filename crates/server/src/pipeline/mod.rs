@@ -1,13 +1,15 @@
 //! The request pipeline: from a decoded client request to the response the client receives.
 //!
-//! Routing picks the targets for the client's model; the attempt loop tries credentials and
-//! targets in order until one upstream answers, with one bound on attempts. Nothing reaches
+//! Routing picks the targets for the client's model; the attempt loop (`failover`) tries
+//! credentials and targets in order until one upstream answers, with one bound on attempts and
+//! the route's retry budget, then the route's fallback models, then the wait queue. Nothing reaches
 //! the client before the upstream's first meaningful byte (or its whole JSON body), so every
 //! failure before that is retried invisibly; after it, a failure ends the stream with an error
 //! event in the client's dialect. Same-dialect bodies go through as bytes with the model
 //! rewritten; others are translated through the IR.
 //!
-//! Files: `attempt` (one upstream call and its classification), `stream` (peek-then-commit and
+//! Files: `failover` (the attempt loop), `wait` (parking in a pool's wait queue), `attempt`
+//! (one upstream call and its classification), `stream` (peek-then-commit and
 //! the forwarding task), `upstream` (URLs and headers), `passthrough` (byte-level body edits),
 //! `mock` (the built-in provider), `record` (usage records), `history` (Responses API state:
 //! `previous_response_id` and `store`).
@@ -15,19 +17,20 @@
 mod attempt;
 mod count;
 pub mod embeddings;
+mod failover;
 pub mod history;
 mod mock;
 pub mod passthrough;
 mod record;
 mod stream;
 pub mod upstream;
+mod wait;
 
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
-use switchyard_core::config::ProviderKind;
 use switchyard_core::glob::Glob;
-use switchyard_core::pool::{affinity_key, Selection};
+use switchyard_core::pool::affinity_key;
 use switchyard_protocol::ir::{self, ErrorKind};
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
@@ -110,13 +113,14 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         return rec.fail(&state, err).await;
     }
     let snap = state.snapshot.load_full();
-    let Some(route) = snap.config.route(&req.model) else {
+    let Some(route_index) = snap.config.route_index(&req.model) else {
         let err = ApiError::new(
             ErrorKind::NotFound,
             format!("model {:?} is not served here", req.model),
         );
         return rec.fail(&state, err).await;
     };
+    let route = &snap.config.routes[route_index];
     rec.route(route.pattern.as_str());
     let session = call
         .headers
@@ -124,100 +128,18 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         .and_then(|v| v.to_str().ok());
     let affinity = affinity_key(session, &req);
     rec.session(affinity.clone());
-
-    let mut last: Option<ApiError> = None;
-    let mut attempts = 0usize;
-    'targets: for target in &route.targets {
-        let provider = &snap.config.providers[target.provider];
-        let upstream_model = target.model.clone().unwrap_or_else(|| req.model.clone());
-        let facts = snap.config.model(target.provider, &upstream_model);
-        let max_output_tokens = facts.and_then(|m| m.max_output_tokens);
-        let price = facts.and_then(|m| m.price);
-        if provider.kind == ProviderKind::Mock {
-            rec.target(provider, "mock", &upstream_model, price);
-            return mock::serve(
-                &state,
-                &call,
-                &req,
-                provider,
-                &upstream_model,
-                rec,
-                memory.save.clone(),
-            )
-            .await;
-        }
-        let pool = &snap.pools[target.provider];
-        let mut exclude = Vec::new();
-        loop {
-            if attempts >= state.limits.max_attempts {
-                break 'targets;
-            }
-            let lease = match pool.select(route.strategy, affinity.as_deref(), &exclude, now_std())
-            {
-                Selection::Chosen(lease) => lease,
-                Selection::AllCoolingDown { until } => {
-                    let wait = until
-                        .saturating_duration_since(now_std())
-                        .as_secs_f64()
-                        .ceil();
-                    last.get_or_insert(
-                        ApiError::new(
-                            ErrorKind::RateLimited,
-                            format!("every credential for {:?} is rate limited", req.model),
-                        )
-                        .with_retry_after((wait as u64).max(1)),
-                    );
-                    continue 'targets;
-                }
-                Selection::AllBusy => {
-                    // Until the wait queue can park it, the client retries shortly.
-                    last.get_or_insert(
-                        ApiError::new(
-                            ErrorKind::RateLimited,
-                            format!(
-                                "every credential for {:?} is at its concurrency limit",
-                                req.model
-                            ),
-                        )
-                        .with_retry_after(1),
-                    );
-                    continue 'targets;
-                }
-                Selection::NoneUsable => {
-                    last.get_or_insert(ApiError::new(
-                        ErrorKind::Overloaded,
-                        format!("no usable credential for {:?}", req.model),
-                    ));
-                    continue 'targets;
-                }
-            };
-            attempts += 1;
-            let member = lease.index();
-            let credential = &provider.credentials[member];
-            rec.target(provider, &credential.name, &upstream_model, price);
-            rec.attempt();
-            let target = UpstreamModel {
-                name: &upstream_model,
-                max_output_tokens,
-            };
-            let outcome = attempt::run(
-                &state, &call, &req, provider, pool, lease, &target, &memory, &mut rec,
-            )
-            .await;
-            match outcome {
-                Attempt::Done(resp) => return resp,
-                Attempt::Retry(err) => {
-                    exclude.push(member);
-                    last = Some(err);
-                }
-                Attempt::Fail(err) => return rec.fail(&state, err).await,
-            }
-        }
-    }
-    let err = last.unwrap_or_else(|| {
-        ApiError::new(ErrorKind::Overloaded, "no upstream could serve the request")
-    });
-    rec.fail(&state, err).await
+    let budget = &snap.budgets[route_index];
+    failover::Loop::new(
+        &state,
+        &call,
+        &req,
+        &snap,
+        affinity.as_deref(),
+        &memory,
+        budget,
+    )
+    .run(route, rec)
+    .await
 }
 
 /// The instant the pool's decisions are made at. The pool takes `std` instants; tokio's

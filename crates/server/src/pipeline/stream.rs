@@ -62,7 +62,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         call,
         provider,
         pool,
-        lease,
+        mut lease,
         resp,
         sent,
         rec,
@@ -72,7 +72,6 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         include_usage,
         save,
     } = start;
-    let member = lease.index();
     let mode = match (passthrough, strip_usage) {
         (true, false) => Mode::Passthrough,
         (true, true) => Mode::StripUsage,
@@ -104,7 +103,8 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
             Err(_) => {
                 return retry(
                     pool,
-                    member,
+                    lease,
+                    sent,
                     Outcome::Timeout,
                     ErrorKind::Timeout,
                     "the upstream sent no event in time",
@@ -113,7 +113,8 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
             Ok(None) => {
                 return retry(
                     pool,
-                    member,
+                    lease,
+                    sent,
                     Outcome::ServerError { status: 502 },
                     ErrorKind::Api,
                     "the upstream closed the stream before its first event",
@@ -122,7 +123,8 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
             Ok(Some(Err(_))) => {
                 return retry(
                     pool,
-                    member,
+                    lease,
+                    sent,
                     Outcome::ConnectFailed,
                     ErrorKind::Api,
                     "the upstream stream broke before its first event",
@@ -143,7 +145,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
                 _ => Outcome::ServerError { status: e.status() },
             };
             let retry = outcome.retry_elsewhere();
-            pool.report(member, &outcome, now_std());
+            pool.report(&mut lease, &outcome, sent.elapsed(), now_std());
             rec.waited(sent.elapsed());
             let err = crate::render::ApiError::from(e);
             return if retry {
@@ -158,7 +160,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         }
     }
     rec.waited(sent.elapsed());
-    pool.report(member, &Outcome::Success, now_std());
+    pool.report(&mut lease, &Outcome::Success, sent.elapsed(), now_std());
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(32);
     let mut resp = Response::new(Body::from_stream(tokio_stream_from(rx)));
@@ -184,8 +186,15 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     Attempt::Done(resp)
 }
 
-fn retry(pool: &Pool, member: usize, outcome: Outcome, kind: ErrorKind, message: &str) -> Attempt {
-    pool.report(member, &outcome, now_std());
+fn retry(
+    pool: &Pool,
+    mut lease: Lease,
+    sent: Instant,
+    outcome: Outcome,
+    kind: ErrorKind,
+    message: &str,
+) -> Attempt {
+    pool.report(&mut lease, &outcome, sent.elapsed(), now_std());
     Attempt::Retry(stream_error(kind, message))
 }
 

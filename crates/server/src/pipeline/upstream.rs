@@ -119,7 +119,12 @@ pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, secret: &
         .get(&url)
         .headers(headers(provider, secret, &HeaderMap::new()))
         .send();
-    match tokio::time::timeout(provider.timeouts.first_byte, send).await {
+    // A check that has not answered in 15 s failed (of the network, not of the credential).
+    let deadline = provider
+        .timeouts
+        .first_byte
+        .min(std::time::Duration::from_secs(15));
+    match tokio::time::timeout(deadline, send).await {
         Err(_) => Verdict {
             ok: false,
             status: None,
@@ -141,7 +146,7 @@ pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, secret: &
                 status: Some(status),
                 message: match status {
                     200..=299 => "ok".into(),
-                    401 | 403 => format!("the upstream refused the credential ({status})"),
+                    401..=403 => format!("the upstream refused the credential ({status})"),
                     429 => "rate limited (the credential itself is valid)".into(),
                     _ => format!("the upstream answered {status}"),
                 },

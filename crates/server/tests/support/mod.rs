@@ -26,6 +26,9 @@ impl UsageSink for MemorySink {
     }
 }
 
+/// The admin token every test gateway accepts on `/api`.
+pub const ADMIN_TOKEN: &str = "sya-test-admin-token";
+
 pub struct Gateway {
     pub url: String,
     pub state: AppState,
@@ -35,6 +38,7 @@ pub struct Gateway {
     writer: Option<JoinHandle<()>>,
     /// Holds the config file the harness reloads from.
     _dir: tempfile::TempDir,
+    checks: Option<JoinHandle<()>>,
 }
 
 impl Gateway {
@@ -54,6 +58,7 @@ impl Gateway {
             },
         );
         let state = AppState::new(Snapshot::new(config, keys), handle, limits, 0);
+        switchyard_server::api::install_admin_token(&state, ADMIN_TOKEN);
         // A file to reload from, so admin API config edits work as under `serve`.
         let dir = tempfile::tempdir().expect("test harness");
         let file = dir.path().join("switchyard.toml");
@@ -64,6 +69,7 @@ impl Gateway {
                 named: Some(file),
                 flags: Default::default(),
                 port: None,
+                fallback: false,
             });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -78,6 +84,9 @@ impl Gateway {
                 .await
                 .expect("test harness");
         });
+        // As `serve` does; its first round comes one interval after start (5 min by default),
+        // so only tests that shorten the interval see health checks.
+        let checks = tokio::spawn(switchyard_server::checks::run(state.clone(), stop.clone()));
         Gateway {
             url,
             state,
@@ -86,6 +95,7 @@ impl Gateway {
             server: Some(server),
             writer: Some(writer),
             _dir: dir,
+            checks: Some(checks),
         }
     }
 
@@ -94,6 +104,9 @@ impl Gateway {
         self.stop.cancel();
         if let Some(s) = self.server.take() {
             s.await.expect("test harness");
+        }
+        if let Some(c) = self.checks.take() {
+            c.await.expect("test harness");
         }
         self.state.tasks.close();
         self.state.tasks.wait().await;
@@ -111,6 +124,52 @@ impl Gateway {
     pub async fn records(&self) -> Vec<UsageRecord> {
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
         self.usage.0.lock().expect("test harness").clone()
+    }
+}
+
+impl Gateway {
+    /// `GET /api/{path}` with the admin token, as JSON.
+    pub async fn admin(&self, path: &str) -> serde_json::Value {
+        let resp = client()
+            .get(format!("{}/api/{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin request");
+        assert_eq!(resp.status(), 200, "GET /api/{path}");
+        resp.json().await.expect("admin JSON")
+    }
+
+    /// `POST /api/{path}` with the admin token; the status and the JSON answer.
+    pub async fn admin_post(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = client()
+            .post(format!("{}/api/{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("admin JSON"))
+    }
+}
+
+/// Polls `check` every 20 ms until it holds, for at most `within`; whether it came to hold.
+/// For waiting on a state the gateway reaches by itself (an ejection running out, a health
+/// check), never to assert how long that took.
+pub async fn eventually<F, Fut>(within: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
