@@ -71,7 +71,7 @@ impl Engine for PostgresStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        for chunk in batch.chunks(rows::USAGE_CHUNK_ROWS) {
+        for chunk in rows::usage_chunks(batch) {
             let mut qb = QueryBuilder::<Postgres>::new(format!(
                 "INSERT INTO usage ({}) ",
                 rows::USAGE_COLUMNS

@@ -15,11 +15,29 @@ use switchyard_core::usage::{UsageCursor, UsageGroup, UsagePage, UsageRecord, Us
 
 use crate::error::{Result, StoreError};
 
-/// Rows per multi-row `INSERT`. 25 binds a row keeps a chunk at 12,500 parameters, under both
-/// SQLite's (32,766) and PostgreSQL's (65,535) limits. Measured with the suite's ignored
+/// Most rows per multi-row `INSERT`. 25 binds a row keeps a chunk at 12,800 parameters, under
+/// both SQLite's (32,766) and PostgreSQL's (65,535) limits. Measured with the suite's ignored
 /// throughput test: 500 and 1,000 rows insert alike (~300k records/s on SQLite), 100 rows at
 /// about half that.
-pub(crate) const USAGE_CHUNK_ROWS: usize = 500;
+pub(crate) const USAGE_CHUNK_ROWS: usize = 512;
+
+/// A batch cut into chunks whose sizes are powers of two (512, 256, ... 1): a statement's text
+/// depends on its row count, so this keeps the distinct statements to ten, all of which stay
+/// in the connection's prepared-statement cache, instead of one per batch size (the usage
+/// writer's batches are of every size, and re-preparing cost more than inserting).
+pub(crate) fn usage_chunks(batch: &[UsageRecord]) -> impl Iterator<Item = &[UsageRecord]> {
+    let mut rest = batch;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = rest.len().min(USAGE_CHUNK_ROWS);
+        let size = 1 << (usize::BITS - 1 - size.leading_zeros());
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
 
 /// The usage columns in insert order; `push_usage_values` binds them in the same order.
 pub(crate) const USAGE_COLUMNS: &str = "request_id, started_at_ms, key_id, route, \
@@ -370,4 +388,31 @@ pub(crate) fn to_i64(v: u64) -> i64 {
 /// A BIGINT back to the domain's unsigned type; out of range means the row was not ours.
 fn narrow<T: TryFrom<i64>>(column: &'static str, value: i64) -> Result<T> {
     T::try_from(value).map_err(|_| StoreError::OutOfRange { column, value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_covering_the_batch_in_order() {
+        for n in [0usize, 1, 2, 3, 7, 100, 511, 512, 513, 1500] {
+            let batch: Vec<UsageRecord> = (0..n)
+                .map(|i| UsageRecord {
+                    request_id: i.to_string(),
+                    ..UsageRecord::default()
+                })
+                .collect();
+            let chunks: Vec<&[UsageRecord]> = usage_chunks(&batch).collect();
+            assert!(chunks
+                .iter()
+                .all(|c| c.len().is_power_of_two() && c.len() <= USAGE_CHUNK_ROWS));
+            let ids: Vec<&str> = chunks
+                .iter()
+                .flat_map(|c| c.iter().map(|r| r.request_id.as_str()))
+                .collect();
+            let want: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+            assert_eq!(ids, want.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
 }

@@ -107,7 +107,7 @@ impl Engine for SqliteStore {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        for chunk in batch.chunks(rows::USAGE_CHUNK_ROWS) {
+        for chunk in rows::usage_chunks(batch) {
             let mut qb = QueryBuilder::<Sqlite>::new(format!(
                 "INSERT INTO usage ({}) ",
                 rows::USAGE_COLUMNS

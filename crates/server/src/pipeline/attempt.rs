@@ -12,7 +12,7 @@ use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{classify, Lease, Outcome, Pool};
 use switchyard_core::resilience::{read_quota, QuotaReading};
 use switchyard_protocol::ir::{self, ErrorBody, ErrorKind};
-use switchyard_protocol::{Dialect, EncodeOptions};
+use switchyard_protocol::{sniff, Dialect, EncodeOptions};
 use tokio::time::Instant;
 
 use super::history::Memory;
@@ -184,14 +184,25 @@ pub(crate) async fn run(
         }
     };
     rec.waited(sent.elapsed());
+    // A forwarded answer is only read for its model and usage, unless it is to be kept as
+    // Responses state; a translated one is decoded whole.
+    if passthrough && memory.save.is_none() {
+        if let Some((model, usage)) = sniff::response_usage(up, &bytes) {
+            pool.report(&mut lease, &Outcome::Success, ttfb, now_std());
+            rec.usage(&usage);
+            rec.served_model(&model);
+            return done(state, rec, lease, bytes).await;
+        }
+        // Not an answer in the upstream's dialect: the full decoder says what is wrong.
+    }
     let decoded = up.decode_response(&bytes);
     let body = match (&decoded, passthrough) {
-        (_, true) => bytes,
+        (Ok(_), true) => bytes,
         (Ok(ir), false) => match call.dialect.encode_response(ir, &EncodeOptions::default()) {
             Ok(b) => Bytes::from(b),
             Err(e) => return Attempt::Fail(ApiError::new(ErrorKind::Api, e.to_string())),
         },
-        (Err(e), false) => {
+        (Err(e), _) => {
             pool.report(
                 &mut lease,
                 &Outcome::ServerError { status: 502 },
@@ -213,6 +224,11 @@ pub(crate) async fn run(
         // Under the id the client saw: the upstream's own in passthrough, ours translated.
         save.clone().spawn_for_body(state, body.clone(), ir);
     }
+    done(state, rec, lease, body).await
+}
+
+/// Answers a whole JSON body and records the request.
+async fn done(state: &AppState, rec: &mut Recorder, lease: Lease, body: Bytes) -> Attempt {
     drop(lease);
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(
