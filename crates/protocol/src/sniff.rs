@@ -88,6 +88,255 @@ pub fn response_usage(dialect: Dialect, body: &[u8]) -> Option<(String, Usage)> 
     })
 }
 
+/// Reads a forwarded stream for what a gateway records (usage), whether it failed, and
+/// whether it ended properly, frame by frame, without decoding content: frames that cannot
+/// carry any of that are recognised by a byte search and skipped. It agrees with the full
+/// stream decoders on usage, on failure and on truncation (tested on every fixture).
+#[derive(Debug, Clone)]
+pub struct StreamSniffer {
+    dialect: Dialect,
+    usage: Usage,
+    error: Option<String>,
+    ended: bool,
+}
+
+#[derive(Deserialize)]
+struct ErrorMessage {
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorFrame {
+    error: Option<ErrorMessage>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicStart {
+    message: AnthropicMessage,
+}
+
+#[derive(Deserialize)]
+struct AnthropicMessage {
+    usage: Option<anthropic::wire::Usage>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicDelta {
+    usage: Option<anthropic::wire::Usage>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicType {
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct OpenAiChunk {
+    usage: Option<openai::wire::Usage>,
+    #[serde(default)]
+    choices: Vec<OpenAiChoice>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiChoice {
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResponsesDone {
+    response: ResponsesBody,
+}
+
+#[derive(Deserialize)]
+struct ResponsesBody {
+    usage: Option<responses::wire::Usage>,
+    error: Option<ErrorMessage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiChunk {
+    usage_metadata: Option<gemini::wire::UsageMetadata>,
+    #[serde(default)]
+    candidates: Vec<GeminiCandidate>,
+    error: Option<ErrorMessage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiCandidate {
+    finish_reason: Option<String>,
+}
+
+fn has(data: &str, needle: &str) -> bool {
+    memchr::memmem::find(data.as_bytes(), needle.as_bytes()).is_some()
+}
+
+impl StreamSniffer {
+    pub fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            usage: Usage::default(),
+            error: None,
+            ended: false,
+        }
+    }
+
+    /// Usage reported so far (running totals merged as the decoders merge them).
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// The upstream's error message, when it sent one.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether the stream reached its proper end (or failed explicitly); a stream that stops
+    /// before is truncated.
+    pub fn ended(&self) -> bool {
+        self.ended || self.error.is_some()
+    }
+
+    pub fn frame(&mut self, frame: &crate::sse::Frame) {
+        let data = frame.data.as_str();
+        match self.dialect {
+            Dialect::Anthropic => self.anthropic(frame.event.as_deref(), data),
+            Dialect::OpenAiChat => self.openai(data),
+            Dialect::Responses => self.responses(frame.event.as_deref(), data),
+            Dialect::Gemini => self.gemini(data),
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        if self.error.is_none() {
+            self.error = Some(if message.is_empty() {
+                "the upstream reported an error".into()
+            } else {
+                message
+            });
+        }
+    }
+
+    fn anthropic(&mut self, event: Option<&str>, data: &str) {
+        // Content events are most of a stream and carry nothing recorded.
+        let kind = match event {
+            Some(e) => e.to_string(),
+            None => match serde_json::from_str::<AnthropicType>(data) {
+                Ok(t) => t.kind,
+                Err(_) => return,
+            },
+        };
+        match kind.as_str() {
+            "message_start" => {
+                if let Ok(s) = serde_json::from_str::<AnthropicStart>(data) {
+                    if let Some(u) = &s.message.usage {
+                        self.usage.merge(&anthropic::response::usage_from_wire(u));
+                    }
+                }
+            }
+            "message_delta" => {
+                if let Ok(d) = serde_json::from_str::<AnthropicDelta>(data) {
+                    if let Some(u) = &d.usage {
+                        self.usage.merge(&anthropic::response::usage_from_wire(u));
+                    }
+                }
+            }
+            "message_stop" => self.ended = true,
+            "error" => {
+                let message = serde_json::from_str::<ErrorFrame>(data)
+                    .ok()
+                    .and_then(|e| e.error)
+                    .map(|e| e.message)
+                    .unwrap_or_default();
+                self.fail(message);
+            }
+            _ => {}
+        }
+    }
+
+    fn openai(&mut self, data: &str) {
+        if data.trim() == "[DONE]" {
+            self.ended = true;
+            return;
+        }
+        if has(data, "\"error\"") {
+            if let Ok(ErrorFrame { error: Some(e) }) = serde_json::from_str(data) {
+                self.fail(e.message);
+                return;
+            }
+        }
+        // Every chunk names both fields; only non-null ones are worth a parse.
+        let usage = has(data, "\"usage\"") && !has(data, "\"usage\":null");
+        let finish = has(data, "\"finish_reason\"") && !has(data, "\"finish_reason\":null");
+        if !usage && !finish {
+            return;
+        }
+        if let Ok(chunk) = serde_json::from_str::<OpenAiChunk>(data) {
+            if let Some(u) = &chunk.usage {
+                self.usage.merge(&openai::response::decode_usage(u));
+            }
+            if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
+                self.ended = true;
+            }
+        }
+    }
+
+    fn responses(&mut self, event: Option<&str>, data: &str) {
+        let kind = match event {
+            Some(e) => e.to_string(),
+            None => match serde_json::from_str::<AnthropicType>(data) {
+                Ok(t) => t.kind,
+                Err(_) => return,
+            },
+        };
+        match kind.as_str() {
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                if let Ok(done) = serde_json::from_str::<ResponsesDone>(data) {
+                    if let Some(u) = &done.response.usage {
+                        self.usage.merge(&responses::response::usage_from_wire(u));
+                    }
+                    if kind == "response.failed" {
+                        let message = done.response.error.map(|e| e.message).unwrap_or_default();
+                        self.fail(message);
+                    }
+                }
+                self.ended = true;
+            }
+            "error" => {
+                let message = serde_json::from_str::<ErrorMessage>(data)
+                    .map(|e| e.message)
+                    .unwrap_or_default();
+                self.fail(message);
+            }
+            _ => {}
+        }
+    }
+
+    fn gemini(&mut self, data: &str) {
+        let usage = has(data, "usageMetadata");
+        let finish = has(data, "finishReason");
+        let error = has(data, "\"error\"");
+        if !usage && !finish && !error {
+            return;
+        }
+        if let Ok(chunk) = serde_json::from_str::<GeminiChunk>(data) {
+            if let Some(e) = chunk.error {
+                self.fail(e.message);
+                return;
+            }
+            if let Some(u) = &chunk.usage_metadata {
+                self.usage.merge(&gemini::response::decode_usage(u));
+            }
+            if chunk.candidates.iter().any(|c| c.finish_reason.is_some()) {
+                self.ended = true;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +364,59 @@ mod tests {
             }
         }
         assert!(checked >= 16, "only {checked} fixtures found");
+    }
+
+    /// Every stream fixture: the sniffer finds the usage the full decoder collects, and it
+    /// sees a failure or a truncation exactly when the decoder ends with an error.
+    #[test]
+    fn stream_sniffer_agrees_with_the_full_decoder_on_every_fixture() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut checked = 0;
+        for dialect in Dialect::ALL {
+            let dir = root.join(dialect.name()).join("streams");
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let body = std::fs::read(&path).expect("fixture");
+                let mut decoder = dialect.stream_decoder();
+                let mut sniffer = StreamSniffer::new(dialect);
+                let mut events = Vec::new();
+                let mut decode_failed = false;
+                for item in crate::sse::parse_all(&body) {
+                    if let crate::sse::Item::Frame(frame) = item {
+                        sniffer.frame(&frame);
+                        decode_failed |= decoder.decode(&frame, &mut events).is_err();
+                    }
+                }
+                decoder.finish(&mut events);
+                if decode_failed {
+                    continue; // a malformed fixture: the decoder's own business
+                }
+                let mut usage = Usage::default();
+                let mut errored = false;
+                for ev in &events {
+                    match ev {
+                        crate::ir::StreamEvent::MessageStart { usage: u, .. }
+                        | crate::ir::StreamEvent::MessageDelta { usage: u, .. } => usage.merge(u),
+                        crate::ir::StreamEvent::Error(_) => errored = true,
+                        _ => {}
+                    }
+                }
+                let name = path.display();
+                assert_eq!(sniffer.usage(), usage, "{name}");
+                assert_eq!(
+                    sniffer.error().is_some() || !sniffer.ended(),
+                    errored,
+                    "{name}: error {:?}, ended {}",
+                    sniffer.error(),
+                    sniffer.ended()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} fixtures");
     }
 
     #[test]

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{Lease, Outcome, Pool};
 use switchyard_protocol::ir::{Collector, ErrorBody, ErrorKind, StreamEvent};
+use switchyard_protocol::sniff::StreamSniffer;
 use switchyard_protocol::{sse, Dialect, EncodeOptions, StreamDecoder, StreamEncoder};
 
 use tokio::sync::mpsc;
@@ -94,6 +95,9 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         meaningful: false,
         early_error: None,
         collector: save.as_ref().map(|_| Collector::new()),
+        sniffer: None,
+        upstream,
+        stopped: false,
     };
     let mut body = resp.bytes_stream();
     let deadline = sent + provider.timeouts.first_byte;
@@ -227,13 +231,44 @@ struct Forward {
     early_error: Option<ErrorBody>,
     /// The whole answer, assembled only when it is to be saved as Responses state.
     collector: Option<Collector>,
+    /// After commit, a forwarded stream is only sniffed (usage, failure, proper end), not
+    /// decoded: see [`Forward::sniff_from_now`].
+    sniffer: Option<StreamSniffer>,
+    upstream: Dialect,
+    /// The decoder saw the message end (before the sniffer took over, the whole answer may
+    /// have come in the first chunks).
+    stopped: bool,
 }
 
 impl Forward {
+    /// Once the stream is committed, a forwarded one (same dialect, nothing to keep) needs
+    /// no more decoding: the client gets the upstream's bytes, and the sniffer reads usage,
+    /// failure and the proper end at a fraction of the cost.
+    fn sniff_from_now(&mut self) {
+        if self.mode != Mode::Translate && self.collector.is_none() {
+            self.sniffer = Some(StreamSniffer::new(self.upstream));
+        }
+    }
+
     /// Client bytes for one upstream chunk.
     fn process(&mut self, chunk: &Bytes) -> Bytes {
         self.items.clear();
         self.parser.feed(chunk, &mut self.items);
+        if let Some(sniffer) = &mut self.sniffer {
+            let mut out = Vec::new();
+            for item in &self.items {
+                if let sse::Item::Frame(frame) = item {
+                    sniffer.frame(frame);
+                    if self.mode == Mode::StripUsage {
+                        strip_usage_frame(frame, &mut out);
+                    }
+                }
+            }
+            return match self.mode {
+                Mode::StripUsage => Bytes::from(out),
+                _ => chunk.clone(),
+            };
+        }
         let mut out = Vec::new();
         let items = std::mem::take(&mut self.items);
         for item in &items {
@@ -288,15 +323,51 @@ impl Forward {
                     continue;
                 }
                 StreamEvent::MessageDelta { usage, .. } => self.usage.merge(&usage),
+                StreamEvent::MessageStop => self.stopped = true,
                 _ => {}
             }
             self.meaningful = true;
         }
     }
 
+    /// Whether the decoder, which read the frames before the sniffer took over, calls the
+    /// stream unfinished (OpenAI's end may have come as a finish reason in those frames).
+    fn decoder_saw_no_end(&mut self) -> bool {
+        let mut tail = Vec::new();
+        self.decoder.finish(&mut tail);
+        tail.iter().any(|e| matches!(e, StreamEvent::Error(_)))
+    }
+
     /// Bytes to end the stream after the upstream closed it.
     fn finish(&mut self) -> Bytes {
         let mut out = Vec::new();
+        if let Some(sniffer) = self.sniffer.take() {
+            let mut tail = Vec::new();
+            self.parser.finish(&mut tail);
+            let mut sniffer = sniffer;
+            for item in &tail {
+                if let sse::Item::Frame(frame) = item {
+                    sniffer.frame(frame);
+                    if self.mode == Mode::StripUsage {
+                        strip_usage_frame(frame, &mut out);
+                    } else {
+                        sse::write_frame(&mut out, frame.event.as_deref(), &frame.data);
+                    }
+                }
+            }
+            self.usage.merge(&sniffer.usage());
+            if let Some(message) = sniffer.error() {
+                self.failed = Some(message.to_string());
+            } else if !sniffer.ended() && !self.stopped && self.decoder_saw_no_end() {
+                // Truncated: the client's SDK must see an error, not a quiet end.
+                let message = "upstream stream ended before completion";
+                let ev = StreamEvent::Error(ErrorBody::new(ErrorKind::Api, message));
+                let mut enc = self.client.stream_encoder(&EncodeOptions::default());
+                enc.encode(&ev, &mut out);
+                self.failed = Some(message.to_string());
+            }
+            return Bytes::from(out);
+        }
         let mut tail = Vec::new();
         self.decoder.finish(&mut tail);
         match self.mode {
@@ -321,6 +392,9 @@ impl Forward {
 
     /// Ends the stream with an error event in the client's dialect.
     fn abort(&mut self, message: &str) -> Bytes {
+        if let Some(sniffer) = self.sniffer.take() {
+            self.usage.merge(&sniffer.usage());
+        }
         let mut out = Vec::new();
         let ev = StreamEvent::Error(ErrorBody::new(ErrorKind::Api, message));
         match self.mode {
@@ -366,6 +440,38 @@ fn strip_usage_frame(frame: &sse::Frame, out: &mut Vec<u8>) {
     sse::write_frame(out, frame.event.as_deref(), &frame.data);
 }
 
+/// Appends to `out` every chunk the upstream has already delivered, processed. Returns the
+/// bytes and, when the stream ended or failed meanwhile, how: `Some(None)` for its end,
+/// `Some(Some(error))` for a failure.
+fn coalesce(
+    f: &mut Forward,
+    body: &mut (impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin),
+    out: Bytes,
+) -> (Bytes, Option<Option<reqwest::Error>>) {
+    use futures_util::FutureExt;
+    let mut joined: Option<Vec<u8>> = None;
+    let mut after = None;
+    while let Some(next) = body.next().now_or_never() {
+        match next {
+            Some(Ok(chunk)) => {
+                let more = f.process(&chunk);
+                joined
+                    .get_or_insert_with(|| out.to_vec())
+                    .extend_from_slice(&more);
+            }
+            Some(Err(e)) => {
+                after = Some(Some(e));
+                break;
+            }
+            None => {
+                after = Some(None);
+                break;
+            }
+        }
+    }
+    (joined.map_or(out, Bytes::from), after)
+}
+
 /// The forwarding task's owned state.
 struct Task {
     state: AppState,
@@ -384,6 +490,7 @@ impl Task {
         mut body: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin,
         first: Bytes,
     ) {
+        f.sniff_from_now();
         let mut client_gone = !self.send(first).await;
         let mut last_data = Instant::now();
         while !client_gone {
@@ -392,7 +499,23 @@ impl Task {
                 Ok(Some(Ok(chunk))) => {
                     last_data = Instant::now();
                     let out = f.process(&chunk);
+                    // Chunks that have already arrived go out in the same write: one
+                    // syscall instead of several, and never a wait (`now_or_never`).
+                    let (out, after) = coalesce(&mut f, &mut body, out);
                     client_gone = !self.send(out).await;
+                    match after {
+                        None => {}
+                        Some(None) => {
+                            let out = f.finish();
+                            self.send(out).await;
+                            break;
+                        }
+                        Some(Some(_)) => {
+                            let out = f.abort("the upstream connection was lost mid-stream");
+                            self.send(out).await;
+                            break;
+                        }
+                    }
                 }
                 Ok(None) => {
                     let out = f.finish();
