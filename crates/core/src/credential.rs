@@ -69,6 +69,7 @@ pub fn merge(config: &Config, stored: &[StoredCredential]) -> (Config, Vec<Strin
             labels: credential.labels.clone(),
             max_concurrency: None,
             group: None,
+            oauth: None,
         });
     }
     (merged, skipped)

@@ -11,6 +11,7 @@ use switchyard_core::config::{ProviderConfig, ProviderKind};
 use switchyard_core::pool::Pool;
 use tokio_util::sync::CancellationToken;
 
+use crate::oauth::RefreshError;
 use crate::pipeline::{now, upstream};
 use crate::state::AppState;
 
@@ -59,7 +60,20 @@ pub async fn check_one(
             message: "no such credential".into(),
         };
     };
-    let verdict = upstream::verify(&state.http, provider, &credential.secret).await;
+    let verdict = match state.tokens.auth(&state.http, provider, credential).await {
+        Ok(auth) => upstream::verify(&state.http, provider, &auth).await,
+        Err(RefreshError::Refused(reason)) => upstream::Verdict {
+            ok: false,
+            // Reported as the refusal it is, so the credential is marked below.
+            status: Some(401),
+            message: reason,
+        },
+        Err(RefreshError::Unavailable(reason)) => upstream::Verdict {
+            ok: false,
+            status: None,
+            message: reason,
+        },
+    };
     let at = now();
     let name = &credential.name;
     match verdict.status {

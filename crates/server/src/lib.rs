@@ -15,6 +15,7 @@
 //! - [`render`]: gateway errors as responses in the caller's dialect.
 //! - [`reload`]: applying a changed config live (file watch, the admin API's overlay).
 //! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
+//! - [`oauth`]: access tokens of refresh-token credentials, refreshed single-flight.
 //! - [`checks`]: the health loop verifying credentials with each provider's cheapest call.
 
 pub mod api;
@@ -23,6 +24,7 @@ pub mod checks;
 pub mod cli;
 pub mod ingress;
 pub mod metrics;
+pub mod oauth;
 pub mod pipeline;
 pub mod reload;
 pub mod render;

@@ -171,6 +171,8 @@ pub struct Shared {
     pub overlay: ArcSwap<switchyard_core::config::overlay::RawOverlay>,
     /// Serialises admin API config edits, so two at once cannot lose one.
     pub config_edits: tokio::sync::Mutex<()>,
+    /// Access tokens of OAuth credentials.
+    pub tokens: crate::oauth::Tokens,
     /// Hex SHA-256 hashes of the admin tokens that open `/api`; empty: `/api` is closed.
     pub admin_tokens: ArcSwap<Vec<String>>,
     /// Every finished request's record, for the live log; a listener that falls behind
@@ -222,6 +224,7 @@ impl AppState {
             config_source: OnceLock::new(),
             overlay: ArcSwap::from_pointee(Default::default()),
             config_edits: tokio::sync::Mutex::new(()),
+            tokens: crate::oauth::Tokens::default(),
             admin_tokens: ArcSwap::from_pointee(Vec::new()),
             events: tokio::sync::broadcast::channel(1024).0,
             tasks: TaskTracker::new(),

@@ -24,7 +24,7 @@ use switchyard_protocol::Dialect;
 use crate::glob::Glob;
 use crate::mock::MockMode;
 use crate::resilience::ResilienceConfig;
-use raw::{RawConfig, RawDuration, RawMock, RawModel, RawProvider, RawRoute, RawTarget};
+use raw::{RawConfig, RawDuration, RawMock, RawModel, RawOAuth, RawProvider, RawRoute, RawTarget};
 pub use secret::{Secret, SecretReader, SecretSource, SystemSecrets};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8672";
@@ -46,6 +46,16 @@ pub struct Config {
     pub fallback: bool,
     /// Between two health checks of every credential; `None`: no checks.
     pub health_interval: Option<Duration>,
+}
+
+/// An OAuth 2 refresh-token credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthConfig {
+    pub token_url: String,
+    pub refresh_token: Secret,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub scope: Option<String>,
 }
 
 /// What the gateway knows about an upstream model.
@@ -192,6 +202,9 @@ pub struct CredentialConfig {
     /// Most requests in flight at once on this credential (an upstream's concurrency limit);
     /// `None`: no cap.
     pub max_concurrency: Option<u32>,
+    /// Set for a refresh-token credential: requests carry an access token obtained with it
+    /// (and `secret` is unused).
+    pub oauth: Option<OAuthConfig>,
     /// Shared quota group: a 429 on one member cools the whole group down.
     pub group: Option<String>,
 }
@@ -488,7 +501,26 @@ fn validate_provider(
                 "must be at least 1 (leave it out for no cap)",
             );
         }
-        let source = SecretSource::parse(&rc.secret);
+        let oauth = rc
+            .oauth
+            .as_ref()
+            .and_then(|o| validate_oauth(o, &format!("{cpath}.oauth"), secrets, p));
+        match (&rc.oauth, rc.secret.is_empty()) {
+            (Some(_), false) => p.add(
+                format!("{cpath}.secret"),
+                "an oauth credential takes no secret (its access tokens come from the refresh token)",
+            ),
+            (None, true) => p.add(
+                format!("{cpath}.secret"),
+                "is required (or `oauth` for a refresh-token credential; `none` for no auth)",
+            ),
+            _ => {}
+        }
+        let source = if rc.oauth.is_some() {
+            SecretSource::Inline(Secret::new("none"))
+        } else {
+            SecretSource::parse(&rc.secret)
+        };
         match source.resolve(secrets) {
             Ok(secret) => credentials.push(CredentialConfig {
                 name: rc.name.clone(),
@@ -498,6 +530,7 @@ fn validate_provider(
                 labels: rc.labels.clone(),
                 max_concurrency: rc.max_concurrency,
                 group: rc.group.clone(),
+                oauth,
             }),
             Err(problem) => p.add(format!("{cpath}.secret"), problem),
         }
@@ -644,6 +677,50 @@ fn validate_route(
         targets,
         fallback: rr.fallback.clone(),
         fallback_enabled: rr.fallback_enabled,
+    })
+}
+
+fn validate_oauth(
+    o: &RawOAuth,
+    path: &str,
+    secrets: &dyn SecretReader,
+    p: &mut Problems,
+) -> Option<OAuthConfig> {
+    if !(o.token_url.starts_with("https://") || o.token_url.starts_with("http://")) {
+        p.add(
+            format!("{path}.token_url"),
+            format!("{:?} is not an http(s) URL", o.token_url),
+        );
+    }
+    let refresh_token = match SecretSource::parse(&o.refresh_token).resolve(secrets) {
+        Ok(s) if !s.expose().is_empty() => Some(s),
+        Ok(_) => {
+            p.add(format!("{path}.refresh_token"), "must not be empty");
+            None
+        }
+        Err(problem) => {
+            p.add(format!("{path}.refresh_token"), problem);
+            None
+        }
+    };
+    let client_secret = match o
+        .client_secret
+        .as_deref()
+        .map(|c| SecretSource::parse(c).resolve(secrets))
+    {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(problem)) => {
+            p.add(format!("{path}.client_secret"), problem);
+            None
+        }
+    };
+    Some(OAuthConfig {
+        token_url: o.token_url.trim_end_matches('/').to_string(),
+        refresh_token: refresh_token?,
+        client_id: o.client_id.clone(),
+        client_secret,
+        scope: o.scope.clone(),
     })
 }
 

@@ -188,8 +188,11 @@ pub enum RawDuration {
 #[serde(deny_unknown_fields)]
 pub struct RawCredential {
     pub name: String,
-    /// The secret inline, as `env:NAME`, or as `file:PATH`.
+    /// The secret inline, as `env:NAME`, or as `file:PATH`. Absent for an `oauth` credential.
+    #[serde(default)]
     pub secret: String,
+    /// An OAuth credential: the gateway trades the refresh token for access tokens.
+    pub oauth: Option<RawOAuth>,
     pub weight: Option<u32>,
     #[serde(default)]
     pub labels: Vec<String>,
@@ -198,6 +201,20 @@ pub struct RawCredential {
     /// Shared quota group (one upstream project or organisation): a 429 on one member cools
     /// every member of the group down.
     pub group: Option<String>,
+}
+
+/// An OAuth 2 refresh-token credential (RFC 6749 §6).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth {
+    /// The token endpoint, e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    /// Inline, `env:NAME` or `file:PATH`, like secrets.
+    pub refresh_token: String,
+    pub client_id: Option<String>,
+    /// Inline, `env:NAME` or `file:PATH`.
+    pub client_secret: Option<String>,
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

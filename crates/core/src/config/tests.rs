@@ -421,3 +421,42 @@ fallback = ["x", "nothing"]
         );
     }
 }
+
+#[test]
+fn oauth_credentials_take_a_refresh_token_instead_of_a_secret() {
+    let text = r#"
+[[providers]]
+name = "g"
+kind = "gemini"
+credentials = [
+  { name = "ok", oauth = { token_url = "https://oauth2.example/token", refresh_token = "rt", client_id = "c" } },
+  { name = "both", secret = "s", oauth = { token_url = "https://oauth2.example/token", refresh_token = "rt" } },
+  { name = "neither" },
+  { name = "bad", oauth = { token_url = "ftp://x", refresh_token = "env:SY_UNSET_FOR_OAUTH_TEST" } },
+]
+
+[[routes]]
+model = "*"
+targets = [{ provider = "g" }]
+"#;
+    let errs = validate(&parse(text), &secrets()).expect_err("invalid");
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "providers[0].credentials[1].secret",
+            "providers[0].credentials[2].secret",
+            "providers[0].credentials[3].oauth.token_url",
+            "providers[0].credentials[3].oauth.refresh_token",
+        ]
+    );
+    let ok = text
+        .lines()
+        .filter(|l| !l.contains("\"both\"") && !l.contains("\"neither\"") && !l.contains("\"bad\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = validate(&parse(&ok), &secrets()).expect("valid");
+    let oauth = c.providers[0].credentials[0].oauth.as_ref().expect("oauth");
+    assert_eq!(oauth.refresh_token.expose(), "rt");
+    assert_eq!(oauth.client_id.as_deref(), Some("c"));
+}

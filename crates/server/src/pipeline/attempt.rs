@@ -20,6 +20,7 @@ use super::record::Recorder;
 use super::{
     for_upstream, now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, UpstreamModel,
 };
+use crate::oauth::RefreshError;
 use crate::render::ApiError;
 use crate::state::AppState;
 
@@ -77,8 +78,33 @@ pub(crate) async fn run(
         }
     };
     let credential = &provider.credentials[member];
+    let auth = match state.tokens.auth(&state.http, provider, credential).await {
+        Ok(auth) => auth,
+        Err(e) => {
+            tracing::warn!(provider = %provider.name, credential = %credential.name, error = %e, "oauth refresh failed");
+            match e {
+                // The refresh token is refused: this credential cannot serve until it is
+                // fixed (the health loop or an operator brings it back).
+                RefreshError::Refused(reason) => {
+                    pool.invalidate(member, reason);
+                }
+                RefreshError::Unavailable(_) => {
+                    pool.report(
+                        &mut lease,
+                        &Outcome::ConnectFailed,
+                        Duration::ZERO,
+                        now_std(),
+                    );
+                }
+            }
+            return Attempt::Retry(ApiError::new(
+                ErrorKind::Overloaded,
+                "the gateway could not obtain an access token for its credential; no other credential could serve",
+            ));
+        }
+    };
     let url = upstream::url(provider, model, req.stream);
-    let headers = upstream::headers(provider, &credential.secret, &call.headers);
+    let headers = upstream::headers(provider, &auth, &call.headers);
     let sent = Instant::now();
     let send = state.http.post(&url).headers(headers).body(body).send();
     let resp = match tokio::time::timeout(provider.timeouts.first_byte, send).await {

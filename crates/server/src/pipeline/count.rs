@@ -75,7 +75,12 @@ pub async fn count_tokens(
     };
     let member = lease.index();
     let credential = provider.credentials.get(member)?;
-    let headers = upstream::headers(provider, &credential.secret, client_headers);
+    let auth = state
+        .tokens
+        .auth(&state.http, provider, credential)
+        .await
+        .ok()?;
+    let headers = upstream::headers(provider, &auth, client_headers);
     let send = state.http.post(&url).headers(headers).body(payload).send();
     let deadline = provider.timeouts.first_byte.min(COUNT_DEADLINE);
     let resp = match tokio::time::timeout(deadline, send).await {

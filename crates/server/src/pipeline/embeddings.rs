@@ -83,7 +83,11 @@ pub async fn handle(state: AppState, call: Call) -> Response {
             rec.target(provider, &credential.name, &upstream_model, price);
             rec.attempt();
             let url = format!("{}/embeddings", provider.base_url);
-            let headers = upstream::headers(provider, &credential.secret, &call.headers);
+            let Ok(auth) = state.tokens.auth(&state.http, provider, credential).await else {
+                exclude.push(member);
+                continue;
+            };
+            let headers = upstream::headers(provider, &auth, &call.headers);
             let sent = Instant::now();
             let send = state
                 .http

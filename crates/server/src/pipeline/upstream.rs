@@ -3,7 +3,9 @@
 //! headers and the client's own credentials never reach an upstream.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use switchyard_core::config::{ProviderConfig, ProviderKind, Secret};
+use switchyard_core::config::{ProviderConfig, ProviderKind};
+
+pub use crate::oauth::Auth;
 
 /// Client headers forwarded to upstreams of the matching kind: they change what the upstream
 /// does (beta features, API version), and carry nothing secret.
@@ -34,15 +36,12 @@ pub fn url(provider: &ProviderConfig, model: &str, stream: bool) -> String {
 
 /// Headers for an upstream request: content type, the credential in the provider's form,
 /// the forwarded client headers, then the provider's configured extra headers.
-pub fn headers(provider: &ProviderConfig, secret: &Secret, client: &HeaderMap) -> HeaderMap {
+pub fn headers(provider: &ProviderConfig, auth: &Auth<'_>, client: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::new();
     out.insert(
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let key = secret.expose();
-    // `none` is the documented value for servers without auth (local vLLM, Ollama).
-    let has_key = !key.is_empty() && key != "none";
     let forwarded: &[&str] = match provider.kind {
         ProviderKind::Anthropic => FORWARDED_ANTHROPIC,
         ProviderKind::OpenAi | ProviderKind::OpenAiResponses => FORWARDED_OPENAI,
@@ -53,31 +52,35 @@ pub fn headers(provider: &ProviderConfig, secret: &Secret, client: &HeaderMap) -
             out.append(HeaderName::from_static(name), value.clone());
         }
     }
-    match provider.kind {
-        ProviderKind::OpenAi | ProviderKind::OpenAiResponses if has_key => {
-            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {key}")) {
-                out.insert(axum::http::header::AUTHORIZATION, v);
-            }
-        }
-        ProviderKind::Anthropic => {
-            if has_key {
-                if let Ok(v) = HeaderValue::from_str(key) {
-                    out.insert("x-api-key", v);
+    match auth {
+        // An OAuth access token is a bearer token whatever the provider's key header.
+        Auth::Bearer(token) => bearer(token.expose(), &mut out),
+        Auth::Key(secret) => {
+            let key = secret.expose();
+            // `none` is the documented value for servers without auth (local vLLM, Ollama).
+            if !key.is_empty() && key != "none" {
+                match provider.kind {
+                    ProviderKind::OpenAi | ProviderKind::OpenAiResponses => bearer(key, &mut out),
+                    ProviderKind::Anthropic => {
+                        if let Ok(v) = HeaderValue::from_str(key) {
+                            out.insert("x-api-key", v);
+                        }
+                    }
+                    ProviderKind::Gemini => {
+                        if let Ok(v) = HeaderValue::from_str(key) {
+                            out.insert("x-goog-api-key", v);
+                        }
+                    }
+                    ProviderKind::Mock => {}
                 }
             }
-            if !out.contains_key("anthropic-version") {
-                out.insert(
-                    "anthropic-version",
-                    HeaderValue::from_static(ANTHROPIC_VERSION),
-                );
-            }
         }
-        ProviderKind::Gemini if has_key => {
-            if let Ok(v) = HeaderValue::from_str(key) {
-                out.insert("x-goog-api-key", v);
-            }
-        }
-        _ => {}
+    }
+    if provider.kind == ProviderKind::Anthropic && !out.contains_key("anthropic-version") {
+        out.insert(
+            "anthropic-version",
+            HeaderValue::from_static(ANTHROPIC_VERSION),
+        );
     }
     for (name, value) in &provider.headers {
         if let (Ok(n), Ok(v)) = (
@@ -88,6 +91,12 @@ pub fn headers(provider: &ProviderConfig, secret: &Secret, client: &HeaderMap) -
         }
     }
     out
+}
+
+fn bearer(token: &str, out: &mut HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+        out.insert(axum::http::header::AUTHORIZATION, v);
+    }
 }
 
 /// What checking a credential found.
@@ -101,7 +110,7 @@ pub struct Verdict {
 
 /// Checks a credential with the cheapest call its provider offers: listing models, which
 /// costs no tokens. A mock provider is always fine.
-pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, secret: &Secret) -> Verdict {
+pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, auth: &Auth<'_>) -> Verdict {
     let base = &provider.base_url;
     let url = match provider.kind {
         ProviderKind::OpenAi | ProviderKind::OpenAiResponses => format!("{base}/models"),
@@ -117,7 +126,7 @@ pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, secret: &
     };
     let send = http
         .get(&url)
-        .headers(headers(provider, secret, &HeaderMap::new()))
+        .headers(headers(provider, auth, &HeaderMap::new()))
         .send();
     // A check that has not answered in 15 s failed (of the network, not of the credential).
     let deadline = provider
