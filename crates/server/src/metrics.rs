@@ -4,7 +4,7 @@
 //! OpenMetrics text format at `GET /metrics`.
 //!
 //! Labels are bounded: dialects, statuses and classes are small fixed sets; routes, providers
-//! and credentials come from the config; model names can come from clients (a `*` route
+//! and credentials come from the config (or the store's credentials, which operators add); model names can come from clients (a `*` route
 //! forwards whatever they ask for), so only the first [`MAX_MODELS`] distinct names get their
 //! own label and the rest count as `_other`. No key id, user id or secret is ever a label.
 
@@ -62,6 +62,12 @@ struct DialectLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProviderLabels {
     provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CredentialLabels {
+    provider: String,
+    credential: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -285,14 +291,43 @@ fn scrape_time(inputs: ScrapeInputs<'_>) -> Registry {
     let mut registry = Registry::with_prefix("switchyard");
     let credentials = Family::<CredentialStateLabels, Gauge>::default();
     let in_flight = Family::<ProviderLabels, Gauge>::default();
-    for (provider, pool) in inputs
-        .snapshot
-        .config
-        .providers
-        .iter()
-        .zip(&inputs.snapshot.pools)
-    {
+    let breakers = Family::<CredentialLabels, Gauge>::default();
+    let limits = Family::<CredentialLabels, Gauge>::default();
+    let queue_depth = Family::<ProviderLabels, Gauge>::default();
+    let queue_wait = Family::<ProviderLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+    let queue_served = Family::<ProviderLabels, Counter>::default();
+    let queue_refused = Family::<ProviderLabels, Counter>::default();
+    let snapshot = inputs.snapshot;
+    for (provider, pool) in snapshot.config.providers.iter().zip(&snapshot.pools) {
+        let by_provider = ProviderLabels {
+            provider: provider.name.clone(),
+        };
+        let waiting = pool.waiters().view(inputs.now);
+        queue_depth
+            .get_or_create(&by_provider)
+            .set(waiting.queue.depth as i64);
+        queue_wait
+            .get_or_create(&by_provider)
+            .set(waiting.queue.oldest_wait.map_or(0.0, |d| d.as_secs_f64()));
+        queue_served
+            .get_or_create(&by_provider)
+            .inc_by(waiting.served);
+        queue_refused
+            .get_or_create(&by_provider)
+            .inc_by(waiting.refused);
         for member in pool.status(inputs.now) {
+            let who = CredentialLabels {
+                provider: provider.name.clone(),
+                credential: member.name.clone(),
+            };
+            // Closed 0, half-open 1, open (ejected) 2.
+            let breaker = match member.breaker.state {
+                switchyard_core::resilience::BreakerState::Closed => 0,
+                switchyard_core::resilience::BreakerState::HalfOpen { .. } => 1,
+                switchyard_core::resilience::BreakerState::Open { .. } => 2,
+            };
+            breakers.get_or_create(&who).set(breaker);
+            limits.get_or_create(&who).set(i64::from(member.aimd.limit));
             let state = if member.invalid.is_some() {
                 "invalid"
             } else if member.cooldown_until.is_some() {
@@ -322,6 +357,36 @@ fn scrape_time(inputs: ScrapeInputs<'_>) -> Registry {
         "upstream_in_flight",
         "Upstream requests in flight, by provider",
         in_flight,
+    );
+    registry.register(
+        "breaker_state",
+        "Circuit breaker per credential: 0 closed, 1 half-open (probing), 2 open (ejected)",
+        breakers,
+    );
+    registry.register(
+        "aimd_limit",
+        "Concurrency limit learned per credential (AIMD)",
+        limits,
+    );
+    registry.register(
+        "queue_depth",
+        "Requests waiting for a credential, by provider",
+        queue_depth,
+    );
+    registry.register(
+        "queue_oldest_wait_seconds",
+        "How long the oldest waiting request has waited",
+        queue_wait,
+    );
+    registry.register(
+        "queue_served",
+        "Requests that waited in the queue and were then served",
+        queue_served,
+    );
+    registry.register(
+        "queue_refused",
+        "Requests the queue refused (full, timed out or off)",
+        queue_refused,
     );
 
     let stats = inputs.writer.stats();

@@ -7,6 +7,7 @@ mod config_cmd;
 mod keys;
 mod logs;
 mod remote;
+mod routing;
 mod serve;
 mod status;
 mod store_cmd;
@@ -48,6 +49,12 @@ enum Command {
     Stats(admin::StatsArgs),
     /// The admin token and the audit log.
     Admin(admin::Args),
+    /// Routes of a running gateway (list, set, delete; live).
+    Routes(routing::RoutesArgs),
+    /// Model output limits and prices of a running gateway (live).
+    Models(routing::ModelsArgs),
+    /// The effective config and the API's settings overlay (get, patch; live).
+    Settings(routing::SettingsArgs),
     /// Resilience state of a running gateway: credentials, breakers, limits, queues, quota.
     Status(status::Args),
     /// Translate a request, response or stream from one API dialect to another (reads stdin,
@@ -66,6 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logs(args) => logs::run(args),
         Command::Stats(args) => admin::stats(args),
         Command::Admin(args) => admin::run(args),
+        Command::Routes(args) => routing::routes(args),
+        Command::Models(args) => routing::models(args),
+        Command::Settings(args) => routing::settings(args),
         Command::Status(args) => status::run(args),
     }
 }
