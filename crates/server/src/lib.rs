@@ -15,6 +15,7 @@
 //! - [`render`]: gateway errors as responses in the caller's dialect.
 //! - [`reload`]: applying a changed config live (file watch, the admin API's overlay).
 //! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
+//! - `telemetry` (feature `otel`): OpenTelemetry spans of requests, GenAI conventions.
 //! - [`oauth`]: access tokens of refresh-token credentials, refreshed single-flight.
 //! - [`checks`]: the health loop verifying credentials with each provider's cheapest call.
 
@@ -30,3 +31,5 @@ pub mod reload;
 pub mod render;
 pub mod settings;
 pub mod state;
+#[cfg(feature = "otel")]
+pub mod telemetry;

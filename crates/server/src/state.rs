@@ -173,6 +173,9 @@ pub struct Shared {
     pub config_edits: tokio::sync::Mutex<()>,
     /// Access tokens of OAuth credentials.
     pub tokens: crate::oauth::Tokens,
+    /// Where request spans go, when traces are exported.
+    #[cfg(feature = "otel")]
+    pub telemetry: OnceLock<crate::telemetry::Telemetry>,
     /// Hex SHA-256 hashes of the admin tokens that open `/api`; empty: `/api` is closed.
     pub admin_tokens: ArcSwap<Vec<String>>,
     /// Every finished request's record, for the live log; a listener that falls behind
@@ -225,6 +228,8 @@ impl AppState {
             overlay: ArcSwap::from_pointee(Default::default()),
             config_edits: tokio::sync::Mutex::new(()),
             tokens: crate::oauth::Tokens::default(),
+            #[cfg(feature = "otel")]
+            telemetry: OnceLock::new(),
             admin_tokens: ArcSwap::from_pointee(Vec::new()),
             events: tokio::sync::broadcast::channel(1024).0,
             tasks: TaskTracker::new(),

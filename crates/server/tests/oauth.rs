@@ -110,7 +110,6 @@ async fn a_burst_refreshes_once_and_every_request_carries_the_token() {
     let fake = FakeUpstream::start(Script::new()).await;
     let (ep, url) = endpoint(3600).await;
     let gw = Gateway::start(&config(&fake, &url, "")).await;
-    // Within the credential's starting concurrency limit (16), so the burst is all in flight.
     let burst: Vec<_> = (0..12).map(|_| chat(&gw)).collect();
     let statuses = futures_util::future::join_all(burst).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");

@@ -421,7 +421,7 @@ impl Pool {
             }
         }
         if is_overload(outcome) {
-            if g.aimd.on_overload(now) {
+            if g.aimd.on_overload_at(now, in_flight) {
                 tracing::debug!(credential = %lease.slot.name, limit = g.aimd.limit(), "concurrency limit cut");
             }
         } else if *outcome == Outcome::Success {

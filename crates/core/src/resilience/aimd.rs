@@ -15,16 +15,17 @@ use crate::pool::Outcome;
 pub struct AimdConfig {
     /// Off: there is always room.
     pub enabled: bool,
-    /// The limit of a credential nothing is known about yet. Default 16: provider tiers
-    /// commonly allow dozens of concurrent requests per key, so a fresh gateway serves a burst
-    /// at once without a slow start, and a credential that can take less is cut to size by
-    /// its first overload answers (16 → 8 → 4 in two round trips).
+    /// The limit of a credential nothing is known about yet. Default: the ceiling, so nothing
+    /// is refused before the upstream itself says it is overloaded; the first overload cuts
+    /// the limit to half of what was in flight then (see [`Aimd::on_overload_at`]), which is
+    /// the capacity just measured, in one step. A low starting limit would instead turn a
+    /// burst on a healthy credential into 429s from the gateway itself.
     pub initial: u32,
     /// Floor of the limit. Default 1: AIMD slows a credential down but never shuts it; taking
     /// a credential out is the cooldown's and the breaker's job. 0 is read as 1.
     pub min: u32,
-    /// Ceiling of the limit. Default 256: more than one API key sustains in practice, and it
-    /// bounds how far the limit can drift up during a long quiet success streak.
+    /// Ceiling of the limit. Default 10,000: above any concurrency one key is given (long
+    /// streams from coding agents run by the thousand), so it bounds only arithmetic.
     pub max: u32,
     /// The limit is multiplied by this on overload. Default 0.5, as TCP: gets under a capacity
     /// that halved in one step. Meant for 0.5–0.9 (gentler cuts, slower to settle); values
@@ -40,9 +41,9 @@ impl Default for AimdConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            initial: 16,
+            initial: 10_000,
             min: 1,
-            max: 256,
+            max: 10_000,
             backoff: 0.5,
             decrease_interval: Duration::from_secs(1),
         }
@@ -110,6 +111,14 @@ impl Aimd {
     /// The upstream said this credential is overloaded. Cuts the limit unless it was cut
     /// within `decrease_interval`; returns whether it did.
     pub fn on_overload(&mut self, now: Instant) -> bool {
+        self.on_overload_at(now, usize::MAX)
+    }
+
+    /// [`Aimd::on_overload`] knowing the credential had `in_flight` requests when the
+    /// upstream refused: the capacity is at most that, so the cut starts from it when it is
+    /// below the limit (a limit far above the real load would otherwise take many halvings,
+    /// each a burst of refusals, to come down).
+    pub fn on_overload_at(&mut self, now: Instant, in_flight: usize) -> bool {
         if !self.config.enabled {
             return false;
         }
@@ -125,8 +134,11 @@ impl Aimd {
         } else {
             self.config.backoff.clamp(0.5, 0.9)
         };
+        let base = u32::try_from(in_flight.max(1))
+            .unwrap_or(u32::MAX)
+            .min(self.limit);
         // Floor: the cut always lowers a limit above the minimum by at least one.
-        let cut = (f64::from(self.limit) * backoff).floor() as u32;
+        let cut = (f64::from(base) * backoff).floor() as u32;
         self.limit = cut.min(self.limit.saturating_sub(1)).max(min);
         self.successes = 0;
         self.last_decrease = Some(now);
@@ -164,6 +176,32 @@ fn bounds(config: &AimdConfig) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The behaviour the tests below were written against: a start of 16 under a ceiling of
+    /// 256 (the defaults start at the ceiling, see `starts_at_the_ceiling_and_cuts_to_what_was_in_flight`).
+    fn sixteen() -> AimdConfig {
+        AimdConfig {
+            initial: 16,
+            max: 256,
+            ..AimdConfig::default()
+        }
+    }
+
+    #[test]
+    fn starts_at_the_ceiling_and_cuts_to_what_was_in_flight() {
+        let mut aimd = Aimd::new(AimdConfig::default());
+        assert_eq!(aimd.limit(), 10_000);
+        assert!(
+            aimd.has_room(2_000),
+            "nothing refused before the upstream pushes back"
+        );
+        let t = t0();
+        assert!(aimd.on_overload_at(t, 30));
+        assert_eq!(aimd.limit(), 15, "half of what was in flight, in one step");
+        // Already below what is in flight: cut from the limit.
+        assert!(aimd.on_overload_at(t + Duration::from_secs(2), 100));
+        assert_eq!(aimd.limit(), 7);
+    }
     use crate::resilience::test_clock::t0;
 
     fn ms(n: u64) -> Duration {
@@ -191,7 +229,7 @@ mod tests {
     #[test]
     fn converges_near_capacity_and_follows_a_halving_without_a_storm() {
         let t = t0();
-        let mut aimd = Aimd::new(AimdConfig::default());
+        let mut aimd = Aimd::new(sixteen());
         let mut clock = t;
         let mut tick = |aimd: &mut Aimd, capacity: u32| {
             let refused = round(aimd, capacity, clock);
@@ -245,7 +283,7 @@ mod tests {
     #[test]
     fn a_burst_of_overload_answers_cuts_once_per_interval() {
         let t = t0();
-        let mut aimd = Aimd::new(AimdConfig::default());
+        let mut aimd = Aimd::new(sixteen());
         assert!(aimd.on_overload(t));
         assert_eq!(aimd.limit(), 8);
         for i in 1..=10 {
@@ -263,7 +301,7 @@ mod tests {
     fn grows_one_per_window_of_successes_only_when_busy() {
         let mut aimd = Aimd::new(AimdConfig {
             initial: 4,
-            ..AimdConfig::default()
+            ..sixteen()
         });
         // Idle-ish: 1 in flight of a limit of 4 proves nothing.
         for _ in 0..100 {
@@ -293,7 +331,7 @@ mod tests {
             min: 2,
             max: 4,
             backoff: 0.9,
-            ..AimdConfig::default()
+            ..sixteen()
         });
         assert!(aimd.has_room(2));
         assert!(!aimd.has_room(3));
@@ -329,7 +367,7 @@ mod tests {
                 min,
                 max,
                 backoff,
-                ..AimdConfig::default()
+                ..sixteen()
             });
             assert_eq!(aimd.limit(), start, "{initial} in {min}..={max}");
             aimd.on_overload(t);
@@ -346,7 +384,7 @@ mod tests {
         let t = t0();
         let mut aimd = Aimd::new(AimdConfig {
             enabled: false,
-            ..AimdConfig::default()
+            ..sixteen()
         });
         assert!(aimd.has_room(10_000));
         assert!(!aimd.on_overload(t));

@@ -222,7 +222,7 @@ mod tests {
             },
             aimd: AimdConfig {
                 min: 0,
-                initial: 300,
+                initial: 20_000,
                 backoff: 0.3,
                 ..AimdConfig::default()
             },

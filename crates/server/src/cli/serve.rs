@@ -47,6 +47,10 @@ pub struct Args {
     /// How long in-flight requests may take to finish after a shutdown signal.
     #[arg(long, default_value = "30", value_name = "SECONDS")]
     pub drain_timeout: u64,
+    /// Export a trace span per request to this OTLP/HTTP collector (e.g.
+    /// http://127.0.0.1:4318); needs a build with the `otel` feature.
+    #[arg(long, env = "SWITCHYARD_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Follow every route's `fallback` chain when its credentials are exhausted (routes may
     /// still opt out with `fallback_enabled = false`).
     #[arg(long)]
@@ -124,6 +128,7 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
     let _ = state.config_source.set(source.clone());
 
     admin_token(&state, &store).await?;
+    start_telemetry(&state, args.otlp_endpoint.as_deref())?;
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -179,6 +184,11 @@ async fn serve(config: Config, source: ConfigSource, args: &Args) -> anyhow::Res
     {
         tracing::warn!("some streams did not finish within the drain timeout");
     }
+    #[cfg(feature = "otel")]
+    if let Some(t) = state.telemetry.get() {
+        // The exporter flushes with a blocking client on its own thread; wait for it here.
+        tokio::task::block_in_place(|| t.shutdown());
+    }
     drop(state);
     // Every usage handle is gone now: the writer flushes what is queued and ends.
     let _ = writer.await;
@@ -212,6 +222,29 @@ async fn admin_token(state: &AppState, store: &Store) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Starts trace export when asked; a build without the `otel` feature says so instead of
+/// silently exporting nothing.
+fn start_telemetry(state: &AppState, endpoint: Option<&str>) -> anyhow::Result<()> {
+    let Some(endpoint) = endpoint else {
+        return Ok(());
+    };
+    #[cfg(feature = "otel")]
+    {
+        let telemetry = crate::telemetry::Telemetry::start(endpoint)
+            .with_context(|| format!("starting trace export to {endpoint}"))?;
+        let _ = state.telemetry.set(telemetry);
+        tracing::info!(%endpoint, "exporting request traces over OTLP");
+        Ok(())
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = state;
+        anyhow::bail!(
+            "--otlp-endpoint {endpoint}: this build has no trace export; build with `--features otel`"
+        )
+    }
 }
 
 /// Refuses to expose an open gateway beyond this machine by accident.

@@ -135,6 +135,10 @@ impl Recorder {
     pub async fn send(mut self, state: &AppState) {
         self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
         state.metrics.observe(&self.record);
+        #[cfg(feature = "otel")]
+        if let Some(t) = state.telemetry.get() {
+            t.record(&self.record);
+        }
         let r = &self.record;
         tracing::debug!(
             request_id = %r.request_id,
