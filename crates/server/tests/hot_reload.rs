@@ -1,4 +1,5 @@
-//! Hot reload on the real binary: the config file is rewritten while 100 streams run; none of
+//! Hot reload on the real binary: a route is changed through the file, then through the admin
+//! API, each time while 100 streams run; none of
 //! them fails or changes mid-answer, new requests follow the new route within seconds, and an
 //! invalid file keeps the last good config serving.
 
@@ -8,6 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
+
+const ADMIN: &str = "sya-hot-reload-test";
 
 fn config(target: &str) -> String {
     format!(
@@ -73,7 +76,7 @@ fn write(path: &Path, text: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_route_changed_in_the_file_while_100_streams_run() {
+async fn a_route_changed_through_the_file_and_the_api_while_100_streams_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("switchyard.toml");
     write(&file, &config("one"));
@@ -83,6 +86,7 @@ async fn a_route_changed_in_the_file_while_100_streams_run() {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data)
             .current_dir(dir.path())
+            .env("SWITCHYARD_ADMIN_TOKEN", ADMIN)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -126,6 +130,39 @@ async fn a_route_changed_in_the_file_while_100_streams_run() {
     }
     assert_eq!(text, "from two", "new requests follow the new route");
 
+    // The same through the admin API: the route back to `one` while 100 streams run.
+    let running: Vec<_> = (0..100)
+        .map(|_| {
+            let (http, url) = (http.clone(), url.clone());
+            tokio::spawn(async move { ask(&http, &url).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let put = http
+        .put(format!("{url}/api/routes"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"model": "*", "targets": [{"provider": "one"}]}))
+        .send()
+        .await
+        .expect("put route");
+    assert_eq!(put.status(), 200);
+    let mut from_two = 0;
+    for task in running {
+        let (status, text) = task.await.expect("task");
+        assert_eq!(status, 200);
+        assert!(
+            text == "from one" || text == "from two",
+            "one whole answer, never a mix: {text:?}"
+        );
+        from_two += usize::from(text == "from two");
+    }
+    assert!(from_two > 0, "the streams overlapped the API change");
+    assert_eq!(
+        ask(&http, &url).await,
+        (200, "from one".to_string()),
+        "live when the call returned"
+    );
+
     // An invalid file changes nothing and is reported.
     write(
         &file,
@@ -152,7 +189,11 @@ async fn a_route_changed_in_the_file_while_100_streams_run() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(refused, 1.0);
-    assert_eq!(ask(&http, &url).await, (200, "from two".to_string()));
+    assert_eq!(
+        ask(&http, &url).await,
+        (200, "from one".to_string()),
+        "the last good config (file and API overlay) keeps serving"
+    );
 
     let pid = gw.0.id().to_string();
     let killed = Command::new("kill")
