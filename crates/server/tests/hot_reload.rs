@@ -1,6 +1,6 @@
 //! Hot reload on the real binary: a route is changed through the file, then through the admin
-//! API, each time while 100 streams run; none of
-//! them fails or changes mid-answer, new requests follow the new route within seconds, and an
+//! API, each time while 100 streams run; none of them fails or changes mid-answer, new
+//! requests follow the new route (within seconds for the file, at once for the API), and an
 //! invalid file keeps the last good config serving.
 
 use std::io::{BufRead, BufReader};
