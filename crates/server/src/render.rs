@@ -68,6 +68,8 @@ impl ApiError {
         if let Some(secs) = self.body.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        // A stream whose head has left already tells its error as an event (`early`).
+        resp.extensions_mut().insert(ErrorBody::clone(&self.body));
         resp
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::{client, eventually, Gateway};
+use switchyard_server::state::Limits;
 use switchyard_testkit::{FakeUpstream, Plan, Reply, Script};
 use tokio::time::Instant;
 
@@ -349,6 +350,222 @@ async fn every_credential_exhausted_with_the_queue_on_is_served_once_a_cooldown_
         records.iter().all(|r| r.status == 200 && r.retries == 3),
         "{records:?}"
     );
+    fake.shutdown().await;
+}
+
+/// The limits of a gateway whose pings come every 100 ms, so that a wait of a second or two
+/// spans many.
+fn pinging() -> Limits {
+    Limits {
+        ping_interval: Duration::from_millis(100),
+        ..Limits::default()
+    }
+}
+
+/// Reads a streamed answer chunk by chunk, as the client receives it.
+async fn read_stream(resp: reqwest::Response) -> String {
+    let mut resp = resp;
+    let mut out = String::new();
+    while let Some(chunk) = resp.chunk().await.expect("the stream reads to its end") {
+        out.push_str(std::str::from_utf8(&chunk).expect("UTF-8 stream"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_stream_waiting_in_the_queue_gets_its_head_and_pings_then_its_answer() {
+    let script = Script::new().credential(
+        "k1",
+        Plan::first(1, Reply::rate_limited(2)).then_always(Reply::ok()),
+    );
+    let fake = FakeUpstream::start(script).await;
+    let extra = "[resilience]\nqueue = { mode = \"wait\", max_wait = \"8s\" }";
+    let gw = Gateway::start_with(&config(&fake, &["k1"], "", extra), Vec::new(), pinging()).await;
+
+    // OpenAI clients: pings are SSE comments, which every SSE parser skips.
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&json!({"model": "m", "stream": true,
+            "messages": [{"role": "user", "content": "queued"}]}))
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    assert!(resp.headers().contains_key("x-request-id"));
+    let body = read_stream(resp).await;
+    let first_data = body.find("data:").expect("content arrives");
+    let pings_before = body[..first_data].matches(": ping").count();
+    assert!(pings_before >= 2, "pings before the answer: {body}");
+    let seen = Seen {
+        status: 200,
+        body: body[first_data..].to_string(),
+        retry_after: None,
+        elapsed: Duration::ZERO,
+    };
+    assert_served(&seen, "queued");
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+
+    // Anthropic clients: `ping` events, the SDKs skip them.
+    fake.set_script(Script::new().credential(
+        "k1",
+        Plan::first(1, Reply::rate_limited(2)).then_always(Reply::ok()),
+    ));
+    let resp = client()
+        .post(format!("{}/v1/messages", gw.url))
+        .json(&json!({"model": "m", "max_tokens": 16, "stream": true,
+            "messages": [{"role": "user", "content": "queued"}]}))
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(resp.status(), 200);
+    let body = read_stream(resp).await;
+    let start = body
+        .find("event: message_start")
+        .expect("the message starts");
+    assert!(
+        body[..start].matches("event: ping").count() >= 2,
+        "pings before the message: {body}"
+    );
+    let text: String = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v.pointer("/delta/text")
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(text, "queued", "{body}");
+    assert!(body.contains("event: message_stop"), "{body}");
+
+    let records = gw.stop().await;
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.status == 200 && r.error_class.is_none() && r.retries == 1),
+        "{records:?}"
+    );
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stream_whose_wait_runs_out_after_its_head_left_ends_with_an_error_event() {
+    let fake = FakeUpstream::start(Script::new().reply(Reply::rate_limited(30))).await;
+    let extra = "[resilience]\nqueue = { mode = \"wait\", max_wait = \"1s\" }";
+    let gw = Gateway::start_with(&config(&fake, &["k1"], "", extra), Vec::new(), pinging()).await;
+    let resp = client()
+        .post(format!("{}/v1/messages", gw.url))
+        .json(&json!({"model": "m", "max_tokens": 16, "stream": true,
+            "messages": [{"role": "user", "content": "never"}]}))
+        .send()
+        .await
+        .expect("gateway answers");
+    // The head left while the request waited: the refusal comes as the dialect's error event.
+    assert_eq!(resp.status(), 200);
+    let body = read_stream(resp).await;
+    assert!(body.starts_with("event: ping"), "{body}");
+    let error = body
+        .split("\n\n")
+        .find(|frame| frame.starts_with("event: error"))
+        .unwrap_or_else(|| panic!("an error event: {body}"));
+    let data: Value = serde_json::from_str(
+        error
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .expect("error data"),
+    )
+    .expect("error event is JSON");
+    assert_eq!(data["type"], "error");
+    assert_eq!(data["error"]["type"], "rate_limit_error", "{data}");
+    assert!(!body.contains("message_start"), "{body}");
+    // One attempt, then waiting: the upstream was not asked again.
+    assert_eq!(fake.count("/chat/completions"), 1);
+
+    let records = gw.stop().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].status, 429, "{records:?}");
+    assert_eq!(records[0].error_class.as_deref(), Some("rate_limited"));
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stream_answered_before_a_ping_interval_keeps_peek_then_commit() {
+    // The queue is on but nothing waits: errors keep their status, as without a queue.
+    let fake = FakeUpstream::start(Script::new().reply(Reply::error(400))).await;
+    let extra = "[resilience]\nqueue = { mode = \"wait\", max_wait = \"8s\" }";
+    let gw = Gateway::start_with(&config(&fake, &["k1"], "", extra), Vec::new(), pinging()).await;
+    let seen = chat(&gw, "m", "bad", true).await;
+    assert_eq!(seen.status, 400, "{seen:?}");
+    assert!(!seen.body.contains("ping"), "{seen:?}");
+    gw.stop().await;
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_before_its_answer_still_leaves_a_usage_record() {
+    // A slow upstream (within the first-byte timeout) and a client that gives up first; then
+    // a queued stream whose client gives up while it waits.
+    let fake = FakeUpstream::start(
+        Script::new().reply(Reply::ok().first_byte(Duration::from_millis(300))),
+    )
+    .await;
+    let extra = "[resilience]\nqueue = { mode = \"wait\", max_wait = \"8s\" }";
+    let gw = Gateway::start_with(&config(&fake, &["k1"], "", extra), Vec::new(), pinging()).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .expect("client");
+    let gone = impatient
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up first: {gone:?}");
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            gw.records().await.iter().any(|r| r.status == 499)
+        })
+        .await,
+        "a record for the request whose client left"
+    );
+
+    fake.set_script(Script::new().reply(Reply::rate_limited(30)));
+    let mut resp = client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&json!({"model": "m", "stream": true,
+            "messages": [{"role": "user", "content": "waiting"}]}))
+        .send()
+        .await
+        .expect("the head comes while the request waits");
+    let ping = resp.chunk().await.expect("a ping").expect("a ping");
+    assert_eq!(&ping[..], b": ping\n\n");
+    drop(resp);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            gw.records().await.len() == 2
+                && gw.admin("resilience/queue").await["pools"][0]["depth"] == 0
+        })
+        .await,
+        "the waiting request left the queue and was recorded"
+    );
+
+    let records = gw.stop().await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.error_class.as_deref() == Some("client_closed") && r.requested_model == "m"),
+        "{records:?}"
+    );
+    assert_eq!(
+        (records[0].status, records[0].credential.as_str()),
+        (499, "k1")
+    );
+    // The waiting stream's head (a 200) had left before its client did.
+    assert_eq!(records[1].status, 200, "{records:?}");
     fake.shutdown().await;
 }
 

@@ -21,7 +21,7 @@ struct Head {
 }
 
 pub async fn handle(state: AppState, call: Call) -> Response {
-    let mut rec = Recorder::new(&call);
+    let mut rec = Recorder::new(&call, &state);
     let model = match serde_json::from_slice::<Head>(&call.body) {
         Ok(Head { model: Some(m) }) if !m.is_empty() => m,
         Ok(_) => {

@@ -15,6 +15,7 @@ use switchyard_core::resilience::{QueueConfig, RetryBudget};
 use switchyard_protocol::ir::{self, ErrorKind};
 use tokio::time::Instant;
 
+use super::early::Signal;
 use super::history::Memory;
 use super::record::Recorder;
 use super::wait::{self, Waited};
@@ -53,6 +54,8 @@ pub(crate) struct Loop<'a> {
     attempts: usize,
     last: Option<ApiError>,
     parked: Option<Parked<'a>>,
+    /// For a stream: how to send the response head early when a wait runs long.
+    early: Option<Signal>,
 }
 
 impl<'a> Loop<'a> {
@@ -65,6 +68,7 @@ impl<'a> Loop<'a> {
         affinity: Option<&'a str>,
         memory: &'a Memory,
         budget: &'a Mutex<RetryBudget>,
+        early: Option<Signal>,
     ) -> Self {
         Self {
             state,
@@ -77,6 +81,7 @@ impl<'a> Loop<'a> {
             attempts: 0,
             last: None,
             parked: None,
+            early,
         }
     }
 
@@ -265,7 +270,26 @@ impl<'a> Loop<'a> {
         };
         let patience = max_wait.unwrap_or(provider.timeouts.total);
         let deadline = Instant::now() + patience;
-        let lease = match wait::for_credential(pool, &ask, deadline, parked.refused).await {
+        let waiting = wait::for_credential(pool, &ask, deadline, parked.refused);
+        let waited = match self.early.take() {
+            None => waiting.await,
+            Some(signal) => {
+                // A client that hears nothing for long may give up: once the wait has lasted
+                // a ping interval, the stream's head goes out and pings keep it alive.
+                tokio::pin!(waiting);
+                tokio::select! {
+                    waited = &mut waiting => {
+                        self.early = Some(signal);
+                        waited
+                    }
+                    () = tokio::time::sleep(self.state.limits.ping_interval) => {
+                        signal.commit(rec);
+                        waiting.await
+                    }
+                }
+            }
+        };
+        let lease = match waited {
             Waited::Lease(lease) => lease,
             Waited::TimedOut(waited) => {
                 let err = ApiError::new(

@@ -5,10 +5,12 @@
 //! the route's retry budget, then the route's fallback models, then the wait queue. Nothing reaches
 //! the client before the upstream's first meaningful byte (or its whole JSON body), so every
 //! failure before that is retried invisibly; after it, a failure ends the stream with an error
-//! event in the client's dialect. Same-dialect bodies go through as bytes with the model
+//! event in the client's dialect. The one exception is a stream that waits long in the queue:
+//! its head goes out early and pings keep it alive (`early`). Same-dialect bodies go through as bytes with the model
 //! rewritten; others are translated through the IR.
 //!
-//! Files: `failover` (the attempt loop), `wait` (parking in a pool's wait queue), `attempt`
+//! Files: `failover` (the attempt loop), `wait` (parking in a pool's wait queue), `early`
+//! (a stream's head sent while it waits, and pings until its answer), `attempt`
 //! (one upstream call and its classification), `stream` (peek-then-commit and
 //! the forwarding task), `upstream` (URLs and headers), `passthrough` (byte-level body edits),
 //! `mock` (the built-in provider), `record` (usage records), `history` (Responses API state:
@@ -16,6 +18,7 @@
 
 mod attempt;
 mod count;
+mod early;
 pub mod embeddings;
 mod failover;
 pub mod history;
@@ -71,7 +74,7 @@ pub(crate) enum Attempt {
 
 /// Serves one call end to end. Every path records usage exactly once.
 pub async fn handle(state: AppState, call: Call) -> Response {
-    let mut rec = Recorder::new(&call);
+    let mut rec = Recorder::new(&call, &state);
     let mut req = match call.dialect.decode_request(&call.body) {
         Ok(r) => r,
         Err(e) => {
@@ -120,23 +123,54 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         );
         return rec.fail(&state, err).await;
     };
-    let route = &snap.config.routes[route_index];
-    rec.route(route.pattern.as_str());
+    rec.route(snap.config.routes[route_index].pattern.as_str());
     let session = call
         .headers
         .get("x-session-id")
         .and_then(|v| v.to_str().ok());
     let affinity = affinity_key(session, &req);
     rec.session(affinity.clone());
-    let budget = &snap.budgets[route_index];
+    let plan = Plan {
+        req,
+        memory,
+        snap,
+        route_index,
+        affinity,
+    };
+    if plan.req.stream && early::possible(&plan.snap) {
+        return early::race(state, call, plan, rec).await;
+    }
+    serve(&state, &call, &plan, rec, None).await
+}
+
+/// What a routed request is served from: owned, so that a stream committed early can go on
+/// in a task of its own.
+pub(crate) struct Plan {
+    req: ir::Request,
+    memory: history::Memory,
+    snap: std::sync::Arc<crate::state::Snapshot>,
+    route_index: usize,
+    affinity: Option<String>,
+}
+
+/// Runs the attempt loop for a routed request.
+async fn serve(
+    state: &AppState,
+    call: &Call,
+    plan: &Plan,
+    rec: Recorder,
+    early: Option<early::Signal>,
+) -> Response {
+    let route = &plan.snap.config.routes[plan.route_index];
     failover::Loop::new(
-        &state,
-        &call,
-        &req,
-        &snap,
-        affinity.as_deref(),
-        &memory,
-        budget,
+        state,
+        call,
+        &plan.req,
+        &plan.snap,
+        plan.affinity.as_deref(),
+        &plan.memory,
+        &plan.snap.budgets[plan.route_index],
+        early,
     )
     .run(route, rec)
     .await

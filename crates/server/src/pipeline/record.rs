@@ -3,6 +3,8 @@
 //! request id and the gateway's own overhead (time since accept minus time waiting on
 //! upstreams).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
@@ -35,10 +37,49 @@ pub(crate) struct Recorder {
     attempts: u32,
     /// The served model's price, when the config names one.
     price: Option<Price>,
+    /// Shared by every clone of one request's recorder: whether one of them was sent.
+    ledger: Arc<Ledger>,
 }
 
+/// The one-record-per-request promise across a recorder's clones: when the last of them is
+/// dropped and none was sent, the request ended without an answer reaching its client (the
+/// client went away while the gateway waited on an upstream or the queue), and that is
+/// recorded too.
+#[derive(Debug)]
+struct Ledger {
+    state: AppState,
+    sent: AtomicBool,
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.ledger.sent.load(Ordering::Acquire) || Arc::strong_count(&self.ledger) > 1 {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut record = std::mem::take(&mut self.record);
+        // A stream committed early has its 200 already; otherwise nothing left the gateway.
+        if record.status == 0 {
+            record.status = CLIENT_CLOSED;
+        }
+        record.error_class = Some("client_closed".into());
+        record.latency_ms = self.accepted.elapsed().as_millis() as u64;
+        let state = self.ledger.state.clone();
+        let _guard = runtime.enter();
+        state.tasks.clone().spawn(async move {
+            state.metrics.observe(&record);
+            state.usage.record(record).await;
+        });
+    }
+}
+
+/// The status recorded for a request whose client left before its answer (nginx's 499).
+const CLIENT_CLOSED: u16 = 499;
+
 impl Recorder {
-    pub fn new(call: &Call) -> Self {
+    pub fn new(call: &Call, state: &AppState) -> Self {
         Self {
             record: UsageRecord {
                 request_id: call.request_id.clone(),
@@ -52,6 +93,10 @@ impl Recorder {
             upstream_wait: Duration::ZERO,
             attempts: 0,
             price: None,
+            ledger: Arc::new(Ledger {
+                state: state.clone(),
+                sent: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -133,6 +178,7 @@ impl Recorder {
 
     /// Sends the record; the latency is measured now (the last byte went out).
     pub async fn send(mut self, state: &AppState) {
+        self.ledger.sent.store(true, Ordering::Release);
         self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
         state.metrics.observe(&self.record);
         #[cfg(feature = "otel")]
@@ -156,7 +202,7 @@ impl Recorder {
         if state.events.receiver_count() > 0 {
             let _ = state.events.send(std::sync::Arc::new(self.record.clone()));
         }
-        state.usage.record(self.record).await;
+        state.usage.record(std::mem::take(&mut self.record)).await;
     }
 
     /// Answers with `err` in the client's dialect and records it.

@@ -167,7 +167,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     pool.report(&mut lease, &Outcome::Success, sent.elapsed(), now_std());
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(32);
-    let mut resp = Response::new(Body::from_stream(tokio_stream_from(rx)));
+    let mut resp = Response::new(body_from(rx));
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
     h.insert(
@@ -202,13 +202,11 @@ fn retry(
     Attempt::Retry(stream_error(kind, message))
 }
 
-/// A receiver as a body stream, without pulling in another crate for it.
-fn tokio_stream_from(
-    rx: mpsc::Receiver<Result<Bytes, Infallible>>,
-) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> {
-    futures_util::stream::unfold(rx, |mut rx| async move {
+/// A receiver as a response body, without pulling in another crate for it.
+pub(super) fn body_from(rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Body {
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    })
+    }))
 }
 
 /// Turns upstream bytes into client bytes, reading usage on the way.
