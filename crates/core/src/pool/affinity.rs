@@ -34,6 +34,12 @@ pub fn affinity_key(header: Option<&str>, req: &Request) -> Option<String> {
     opening_hash(req).map(|h| format!("h:{h}"))
 }
 
+/// The key the `x-session-id` header alone gives: all a request needs when nothing on its
+/// route schedules by session, so its conversation is not read for one.
+pub fn session_key(header: Option<&str>) -> Option<String> {
+    given(header).map(|id| bounded("s:", id))
+}
+
 /// A value the client actually gave: trimmed, and not blank.
 fn given(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())

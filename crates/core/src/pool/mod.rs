@@ -41,7 +41,7 @@ use guards::Guards;
 use health::Health;
 use sessions::Sessions;
 
-pub use affinity::affinity_key;
+pub use affinity::{affinity_key, session_key};
 pub use health::{LastCheck, LastError};
 pub use outcome::{classify, Outcome};
 pub use select::Ask;

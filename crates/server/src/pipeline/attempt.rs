@@ -11,14 +11,15 @@ use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{classify, Lease, Outcome, Pool};
 use switchyard_core::resilience::{read_quota, QuotaReading};
-use switchyard_protocol::ir::{self, ErrorBody, ErrorKind};
+use switchyard_protocol::ir::{ErrorBody, ErrorKind};
 use switchyard_protocol::{sniff, Dialect, EncodeOptions};
 use tokio::time::Instant;
 
 use super::history::Memory;
 use super::record::Recorder;
 use super::{
-    for_upstream, now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, UpstreamModel,
+    for_upstream, now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, Request,
+    UpstreamModel,
 };
 use crate::oauth::RefreshError;
 use crate::render::ApiError;
@@ -31,7 +32,7 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 pub(crate) async fn run(
     state: &AppState,
     call: &Call,
-    req: &ir::Request,
+    req: &Request,
     provider: &ProviderConfig,
     pool: &Pool,
     mut lease: Lease,
@@ -72,7 +73,11 @@ pub(crate) async fn run(
             default_max_tokens: target.default_max_tokens(),
             ..EncodeOptions::default()
         };
-        match up.encode_request(&for_upstream(req, target), &opts) {
+        let ir = match req.ir() {
+            Ok(ir) => ir,
+            Err(err) => return Attempt::Fail(err),
+        };
+        match up.encode_request(&for_upstream(ir, target), &opts) {
             Ok(b) => Bytes::from(b),
             Err(e) => return Attempt::Fail(ApiError::invalid(e.to_string())),
         }

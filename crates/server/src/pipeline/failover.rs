@@ -12,14 +12,14 @@ use axum::response::Response;
 use switchyard_core::config::{ProviderKind, RouteConfig, TargetConfig};
 use switchyard_core::pool::{Ask, Lease, Pool, Selection};
 use switchyard_core::resilience::{QueueConfig, RetryBudget};
-use switchyard_protocol::ir::{self, ErrorKind};
+use switchyard_protocol::ir::ErrorKind;
 use tokio::time::Instant;
 
 use super::early::Signal;
 use super::history::Memory;
 use super::record::Recorder;
 use super::wait::{self, Waited};
-use super::{attempt, mock, now_std, Attempt, Call, UpstreamModel};
+use super::{attempt, mock, now_std, Attempt, Call, Request, UpstreamModel};
 use crate::render::ApiError;
 use crate::state::{AppState, Snapshot};
 
@@ -46,7 +46,7 @@ struct Parked<'a> {
 pub(crate) struct Loop<'a> {
     pub state: &'a AppState,
     pub call: &'a Call,
-    pub req: &'a ir::Request,
+    pub req: &'a Request,
     pub snap: &'a Snapshot,
     pub affinity: Option<&'a str>,
     pub memory: &'a Memory,
@@ -63,7 +63,7 @@ impl<'a> Loop<'a> {
     pub fn new(
         state: &'a AppState,
         call: &'a Call,
-        req: &'a ir::Request,
+        req: &'a Request,
         snap: &'a Snapshot,
         affinity: Option<&'a str>,
         memory: &'a Memory,
@@ -130,10 +130,14 @@ impl<'a> Loop<'a> {
                     .model(target.provider, &upstream_model)
                     .and_then(|m| m.price);
                 rec.target(provider, "mock", &upstream_model, price);
+                let ir = match self.req.ir() {
+                    Ok(ir) => ir,
+                    Err(err) => return Step::Done(rec.clone().fail(self.state, err).await),
+                };
                 let resp = mock::serve(
                     self.state,
                     self.call,
-                    self.req,
+                    ir,
                     provider,
                     &upstream_model,
                     rec.clone(),

@@ -16,6 +16,7 @@ use switchyard_protocol::{Dialect, EncodeOptions};
 use switchyard_store::{Engine, Store};
 
 use super::record::unix_ms;
+use super::Request;
 use crate::render::ApiError;
 use crate::state::AppState;
 
@@ -46,7 +47,7 @@ pub(crate) struct Save {
 pub(crate) async fn prepare(
     state: &AppState,
     dialect: Dialect,
-    req: &mut ir::Request,
+    req: &mut Request,
 ) -> Result<Memory, ApiError> {
     let Some(store) = state.store() else {
         return Ok(Memory::default());
@@ -54,6 +55,7 @@ pub(crate) async fn prepare(
     if dialect != Dialect::Responses {
         return Ok(Memory::default());
     }
+    let req = req.ir_mut()?;
     let mut memory = Memory::default();
     if let Some(id) = req.previous_response_id.take() {
         let unknown = || ApiError::invalid(format!("previous response {id} is unknown or expired"));

@@ -25,6 +25,7 @@ pub mod history;
 mod mock;
 pub mod passthrough;
 mod record;
+mod request;
 mod stream;
 pub mod upstream;
 mod wait;
@@ -32,8 +33,9 @@ mod wait;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
+use switchyard_core::config::Strategy;
 use switchyard_core::glob::Glob;
-use switchyard_core::pool::affinity_key;
+use switchyard_core::pool::{affinity_key, session_key};
 use switchyard_protocol::ir::{self, ErrorKind};
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
@@ -43,6 +45,7 @@ use crate::state::AppState;
 pub use count::count_tokens;
 pub use record::unix_ms;
 use record::Recorder;
+use request::Request;
 
 /// One client request as ingress hands it over.
 #[derive(Debug)]
@@ -75,24 +78,15 @@ pub(crate) enum Attempt {
 /// Serves one call end to end. Every path records usage exactly once.
 pub async fn handle(state: AppState, call: Call) -> Response {
     let mut rec = Recorder::new(&call, &state);
-    let mut req = match call.dialect.decode_request(&call.body) {
+    let mut req = match Request::read(
+        call.dialect,
+        call.body.clone(),
+        call.url_model.as_deref(),
+        call.url_stream,
+    ) {
         Ok(r) => r,
-        Err(e) => {
-            // Checked only on failure, so valid bodies are not scanned twice.
-            let message = match std::str::from_utf8(&call.body) {
-                Err(bad) => format!(
-                    "the request body is not valid UTF-8 (byte {})",
-                    bad.valid_up_to()
-                ),
-                Ok(_) => e.to_string(),
-            };
-            return rec.fail(&state, ApiError::invalid(message)).await;
-        }
+        Err(err) => return rec.fail(&state, err).await,
     };
-    if let Some(model) = &call.url_model {
-        req.model = model.clone();
-        req.stream = call.url_stream;
-    }
     if req.model.is_empty() {
         return rec
             .fail(&state, ApiError::invalid("model: is required"))
@@ -128,7 +122,15 @@ pub async fn handle(state: AppState, call: Call) -> Response {
         .headers
         .get("x-session-id")
         .and_then(|v| v.to_str().ok());
-    let affinity = affinity_key(session, &req);
+    // Reading the conversation for a key costs a decode: only where a pool schedules by it.
+    let affinity = if schedules_by_session(&snap, route_index) {
+        match req.ir() {
+            Ok(ir) => affinity_key(session, ir),
+            Err(err) => return rec.fail(&state, err).await,
+        }
+    } else {
+        session_key(session)
+    };
     rec.session(affinity.clone());
     let plan = Plan {
         req,
@@ -146,7 +148,7 @@ pub async fn handle(state: AppState, call: Call) -> Response {
 /// What a routed request is served from: owned, so that a stream committed early can go on
 /// in a task of its own.
 pub(crate) struct Plan {
-    req: ir::Request,
+    req: Request,
     memory: history::Memory,
     snap: std::sync::Arc<crate::state::Snapshot>,
     route_index: usize,
@@ -176,6 +178,23 @@ async fn serve(
     .await
 }
 
+/// Whether the route, or a route of its fallback chain, picks credentials by session in a
+/// pool with a choice to make.
+fn schedules_by_session(snap: &crate::state::Snapshot, route_index: usize) -> bool {
+    let config = &snap.config;
+    let route = &config.routes[route_index];
+    let chain = std::iter::once(route).chain(
+        config
+            .fallbacks(route)
+            .iter()
+            .filter_map(|m| config.route(m)),
+    );
+    chain
+        .filter(|r| r.strategy == Strategy::CacheFirst)
+        .flat_map(|r| &r.targets)
+        .any(|t| snap.pools.get(t.provider).is_some_and(|p| p.len() > 1))
+}
+
 /// The instant the pool's decisions are made at. The pool takes `std` instants; tokio's
 /// clock is the one tests can pause, so it is the source.
 pub fn now() -> std::time::Instant {
@@ -196,8 +215,8 @@ pub(crate) struct UpstreamModel<'a> {
 
 impl UpstreamModel<'_> {
     /// Whether the client asked for more output than the model's configured limit.
-    fn clamps(&self, req: &ir::Request) -> bool {
-        matches!((req.sampling.max_tokens, self.max_output_tokens), (Some(asked), Some(limit)) if asked > limit)
+    fn clamps(&self, req: &Request) -> bool {
+        matches!((req.max_tokens, self.max_output_tokens), (Some(asked), Some(limit)) if asked > limit)
     }
 
     /// The `max_tokens` an encoder fills in when the client gave none and the upstream needs

@@ -11,7 +11,7 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use switchyard_core::config::{Price, ProviderConfig};
 use switchyard_core::usage::UsageRecord;
-use switchyard_protocol::ir::{self, Usage};
+use switchyard_protocol::ir::Usage;
 use tokio::time::Instant;
 
 use super::Call;
@@ -100,7 +100,7 @@ impl Recorder {
         }
     }
 
-    pub fn requested(&mut self, req: &ir::Request) {
+    pub fn requested(&mut self, req: &super::Request) {
         self.record.requested_model = req.model.clone();
         self.record.stream = req.stream;
     }
