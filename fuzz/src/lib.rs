@@ -2,7 +2,7 @@
 //! `fuzz_targets/` is a one-line call into here with its dialect.
 //!
 //! Only the public API of `switchyard-protocol` is used. The same checks are repeated in
-//! `crates/protocol/tests/fuzz_regressions.rs`, which replays saved crashes on stable without
+//! `crates/protocol/tests/it/fuzz_regressions.rs`, which replays saved crashes on stable without
 //! this crate; a change to a check here must be made there too. A check fails by panicking,
 //! which libFuzzer reports as a crash and saves the input under `artifacts/`.
 

@@ -369,7 +369,7 @@ fn budgets(cells: &BTreeMap<Key, BTreeMap<String, Merged>>, rss: &[Value]) -> Ve
     }
     push(
         "no chunk held back",
-        "proved by crates/server/tests/no_buffering.rs (gated upstream, not a timing)".into(),
+        "proved by crates/server/tests/it/no_buffering.rs (gated upstream, not a timing)".into(),
         None,
     );
     out

@@ -2,6 +2,7 @@
 //! semantic-convention attributes, received by a collector over real HTTP.
 #![cfg(feature = "otel")]
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The admin API over real HTTP: every endpoint, its auth failures (no token, a client key, a
 //! wrong token, a rotated-away token), and that its changes are live at once.
 
-mod support;
+use crate::support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -4,7 +4,7 @@
 //! credential) and the usage recorded. Waits for states the gateway reaches by itself use
 //! `eventually` with generous bounds; no assertion depends on how fast a machine is.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

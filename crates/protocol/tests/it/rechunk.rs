@@ -2,7 +2,7 @@
 //! read whole, for every stream fixture of every dialect: upstreams split frames anywhere, and
 //! nothing may depend on where.
 
-mod support;
+use crate::support;
 
 use proptest::prelude::*;
 use support::fixtures;

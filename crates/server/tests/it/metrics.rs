@@ -2,7 +2,7 @@
 //! provider and status, errors by class, tokens and cost agreeing with the usage records, and
 //! the scrape-time gauges present.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{client, Gateway};

@@ -1,7 +1,7 @@
 //! The admin API's door: only the admin token opens `/api`, a client key never does, and the
 //! admin token never serves inference, with or without client keys.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{client, Gateway, ADMIN_TOKEN, MOCK_ONLY};

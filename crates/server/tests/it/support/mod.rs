@@ -1,7 +1,7 @@
 //! A real gateway on 127.0.0.1:0 for integration tests: built from a TOML config, serving over
 //! a real socket, with usage records collected in memory so tests can count them.
 
-#![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
+#![allow(dead_code)] // reason: also compiled into tests/otel.rs, which uses only a few helpers
 
 use std::sync::{Arc, Mutex};
 

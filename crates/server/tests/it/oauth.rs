@@ -3,7 +3,7 @@
 //! for the next refresh, and a refused refresh token takes the credential out of service while
 //! others serve.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;

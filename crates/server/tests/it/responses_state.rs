@@ -2,7 +2,7 @@
 //! for upstreams without such state (and for those with it), `store: false` keeps nothing, and
 //! an unknown id is a 400 in the Responses dialect. JSON and streams, over real HTTP.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{client, Gateway};

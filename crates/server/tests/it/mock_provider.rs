@@ -1,7 +1,7 @@
 //! The gateway on its built-in mock provider, over real HTTP: every client dialect, JSON and
 //! streams, the headers every answer carries, and one usage record per request.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{client, Gateway, MOCK_ONLY};

@@ -3,7 +3,7 @@
 //! invisible to the client (counted at the fake); failures after it ending in an error event;
 //! sticky sessions.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! Helpers shared by the protocol crate's integration tests: fixture discovery, SSE bodies as
 //! JSON for comparison, and a field-by-field JSON diff that names paths.
 
-#![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
-
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

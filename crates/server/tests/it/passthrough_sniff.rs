@@ -2,7 +2,7 @@
 //! must still be read right however the upstream's bytes are split, including a whole answer
 //! in the first read (decoded before the sniffer takes over) and a stream cut short after it.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::{client, Gateway};

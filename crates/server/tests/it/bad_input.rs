@@ -1,7 +1,7 @@
 //! The bad-input table of `docs/errors.md`, one test per row: each bad request gets the right
 //! status and an error body in the caller's dialect, and the gateway keeps serving.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{client, Gateway};

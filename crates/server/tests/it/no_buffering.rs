@@ -9,7 +9,7 @@
 //! re-framed without the usage chunk the client did not ask for) and every other client
 //! dialect translated from the same OpenAI upstream.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

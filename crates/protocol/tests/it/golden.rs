@@ -6,7 +6,7 @@
 //! produces. A translation the target refuses is recorded as `<name>.<target>.err` holding the
 //! error text, so refusals are pinned too.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 
