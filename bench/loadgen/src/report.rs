@@ -546,7 +546,11 @@ fn markdown(
          content-free opening events (OpenAI's role-only chunk, Anthropic's `message_start`) \
          until the first content arrives, so that a failure before it can still be retried \
          invisibly, which with a paced upstream delays its first byte by about one chunk \
-         interval but not its first token, the moment the client actually waits for.\n"
+         interval but not its first token, the moment the client actually waits for. In \
+         realistic-stream direct and nginx read the mock's Anthropic endpoint, which paces \
+         `message_start`, `content_block_start` and `ping` one interval each before the first \
+         text, so a negative switchyard figure there is the mock's two dialects differing, not \
+         the proxy.\n"
     );
     stream_table(&mut s, cells, "TTFT", |m| m.ttft.as_ref(), false);
     let _ = writeln!(s, "\n## Proxy CPU seconds per 1,000 requests\n");
