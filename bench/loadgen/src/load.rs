@@ -3,6 +3,12 @@
 //! histograms (nanoseconds, 3 significant digits). It owns the timetable and the recording;
 //! it must not interpret results (that is `report`'s job).
 //!
+//! Three instants per request, all measured from its due time: the first body byte (TTFB),
+//! the first body chunk that carries content (TTFT, time to first token: for an SSE body the
+//! first chunk with a non-empty text or tool delta, see [`FirstToken`]; for any other body
+//! the first byte) and the last body byte (latency). TTFB and TTFT differ when the first
+//! bytes are content-free opening events, such as OpenAI's role-only first chunk.
+//!
 //! Open loop (`--rate R`): request i is due at `t0 + i / R` whatever happened before, and its
 //! latency is measured from that due time, not from when a connection was free to send it.
 //! A stalled server therefore shows up as latency instead of silently lowering the load
@@ -83,9 +89,12 @@ pub struct Outcome {
     pub latency: Summary,
     /// From the due time to the first body byte.
     pub ttfb: Summary,
+    /// From the due time to the first body chunk with content (streams; else the first byte).
+    pub ttft: Summary,
     /// The histograms as `[value_ns, count]` pairs, so rounds can be merged exactly.
     pub latency_hist: Vec<[u64; 2]>,
     pub ttfb_hist: Vec<[u64; 2]>,
+    pub ttft_hist: Vec<[u64; 2]>,
 }
 
 /// Largest value recorded: 100 s in nanoseconds.
@@ -104,9 +113,27 @@ struct Shared {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     errors: AtomicU64,
-    /// (total latency, time to first byte). One lock per request is cheap next to a request,
-    /// and one pair of histograms keeps memory flat at thousands of connections.
-    hists: Mutex<(Histogram<u64>, Histogram<u64>)>,
+    /// One lock per request is cheap next to a request, and one set of histograms keeps
+    /// memory flat at thousands of connections.
+    hists: Mutex<Hists>,
+}
+
+#[derive(Debug)]
+struct Hists {
+    /// Due time to the last body byte.
+    latency: Histogram<u64>,
+    /// Due time to the first body byte.
+    ttfb: Histogram<u64>,
+    /// Due time to the first body chunk with content.
+    ttft: Histogram<u64>,
+}
+
+/// The instants one request is measured by.
+#[derive(Debug, Clone, Copy)]
+struct Instants {
+    first_byte: Instant,
+    first_token: Instant,
+    last_byte: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -173,7 +200,11 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         in_flight: AtomicUsize::new(0),
         max_in_flight: AtomicUsize::new(0),
         errors: AtomicU64::new(0),
-        hists: Mutex::new((histogram()?, histogram()?)),
+        hists: Mutex::new(Hists {
+            latency: histogram()?,
+            ttfb: histogram()?,
+            ttft: histogram()?,
+        }),
     });
     tokio::time::sleep_until(t0).await;
     let n = conns.len() as f64;
@@ -190,7 +221,11 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let elapsed = t0.elapsed().as_secs_f64();
     let hists = shared.hists.lock().unwrap_or_else(PoisonError::into_inner);
-    let (latency, ttfb) = &*hists;
+    let Hists {
+        latency,
+        ttfb,
+        ttft,
+    } = &*hists;
     let count = latency.len();
     Ok(Outcome {
         mode: if args.rate > 0.0 { "open" } else { "closed" },
@@ -203,8 +238,10 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         max_in_flight: shared.max_in_flight.load(Ordering::Relaxed),
         latency: summary(latency),
         ttfb: summary(ttfb),
+        ttft: summary(ttft),
         latency_hist: dump(latency),
         ttfb_hist: dump(ttfb),
+        ttft_hist: dump(ttft),
     })
 }
 
@@ -311,11 +348,14 @@ async fn worker(
         let result = one_request(&shared, sender).await;
         shared.in_flight.fetch_sub(1, Ordering::Relaxed);
         match result {
-            Ok((first, last)) => {
-                let ns = |t: Instant| t.saturating_duration_since(due).as_nanos() as u64;
+            Ok(at) => {
+                let ns = |t: Instant| {
+                    (t.saturating_duration_since(due).as_nanos() as u64).clamp(1, HIGHEST_NS)
+                };
                 let mut hists = shared.hists.lock().unwrap_or_else(PoisonError::into_inner);
-                let _ = hists.0.record(ns(last).clamp(1, HIGHEST_NS));
-                let _ = hists.1.record(ns(first).clamp(1, HIGHEST_NS));
+                let _ = hists.latency.record(ns(at.last_byte));
+                let _ = hists.ttfb.record(ns(at.first_byte));
+                let _ = hists.ttft.record(ns(at.first_token));
             }
             Err(_) => {
                 shared.errors.fetch_add(1, Ordering::Relaxed);
@@ -325,11 +365,12 @@ async fn worker(
     }
 }
 
-/// Sends one request and reads its whole body: the instants of the first and last body byte.
+/// Sends one request and reads its whole body: the instants of the first body byte, of the
+/// first chunk with content (an SSE body; any other body's first byte) and of the last byte.
 async fn one_request(
     shared: &Shared,
     sender: &mut SendRequest<Full<Bytes>>,
-) -> anyhow::Result<(Instant, Instant)> {
+) -> anyhow::Result<Instants> {
     let t = &shared.target;
     let mut req = http::Request::post(t.path.as_str())
         .header(http::header::HOST, t.host.as_str())
@@ -341,8 +382,15 @@ async fn one_request(
     sender.ready().await?;
     let resp = sender.send_request(req).await?;
     let ok = resp.status() == http::StatusCode::OK;
+    let sse = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
     let mut body = resp.into_body();
     let mut first = None;
+    // Only an SSE body is scanned; any other body's first token is its first byte.
+    let mut scan = sse.then(FirstToken::default);
+    let mut token = None;
     let mut tail: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame?;
@@ -352,7 +400,14 @@ async fn one_request(
         if data.is_empty() {
             continue;
         }
-        first.get_or_insert_with(Instant::now);
+        if token.is_none() {
+            // When this chunk arrived (taken before it is scanned).
+            let now = Instant::now();
+            first.get_or_insert(now);
+            if scan.as_mut().is_none_or(|s| s.feed(data)) {
+                token = Some(now);
+            }
+        }
         if shared.expect.is_some() {
             tail.extend_from_slice(data);
             let keep = tail.len().saturating_sub(256);
@@ -368,5 +423,240 @@ async fn one_request(
             bail!("the body did not end with the expected text");
         }
     }
-    Ok((first.unwrap_or(last), last))
+    Ok(Instants {
+        first_byte: first.unwrap_or(last),
+        // A stream in which no content marker was ever seen: its content, if any, arrived
+        // by the last byte at the latest.
+        first_token: token.unwrap_or(last),
+        last_byte: last,
+    })
+}
+
+/// Finds the first chunk of an SSE body that carries content, fed the chunks as they arrive.
+///
+/// Content is a data line with a non-empty text or tool delta: in an OpenAI chat stream a
+/// `"content":"` followed by anything but `"` (so the role-only first chunk's
+/// `"content":""` is not content) or `"tool_calls"`; in an Anthropic stream a `"text_delta"`,
+/// `"input_json_delta"` or `"thinking_delta"` (so `message_start`, `content_block_start` and
+/// `ping` are not). The markers include their quotes, and JSON escapes a quote inside a
+/// string, so no string value can contain one; the only string-valued `content` key in a
+/// chat completion chunk is `choices[].delta.content` (`logprobs.content` is an array). The
+/// markers assume compact JSON (no space after the colon), as every upstream and proxy in the
+/// kit writes it.
+///
+/// Each chunk is searched with memmem; a marker split across chunks is found in the seam
+/// between the previous chunk's last bytes (kept in `tail`) and this chunk's first bytes.
+/// Nothing is allocated.
+#[derive(Debug, Default)]
+struct FirstToken {
+    /// The stream's last bytes so far, up to [`SEAM`] of them, in `tail[..kept]`.
+    tail: [u8; SEAM],
+    kept: usize,
+}
+
+/// A content marker, and whether the byte after it must be something other than `"`.
+struct Marker {
+    finder: memchr::memmem::Finder<'static>,
+    nonempty: bool,
+}
+
+fn markers() -> &'static [Marker] {
+    static MARKERS: std::sync::LazyLock<Vec<Marker>> = std::sync::LazyLock::new(|| {
+        [
+            (&br#""content":""#[..], true),
+            (br#""tool_calls""#, false),
+            (br#""text_delta""#, false),
+            (br#""input_json_delta""#, false),
+            (br#""thinking_delta""#, false),
+        ]
+        .into_iter()
+        .map(|(needle, nonempty)| Marker {
+            finder: memchr::memmem::Finder::new(needle),
+            nonempty,
+        })
+        .collect()
+    });
+    &MARKERS
+}
+
+/// Bytes a match can reach on either side of a chunk boundary: the longest match less one.
+/// The longest is `"input_json_delta"` (`"content":"` with the byte after it is shorter).
+const SEAM: usize = br#""input_json_delta""#.len() - 1;
+
+impl FirstToken {
+    /// Feeds the next chunk; true when this chunk completes the stream's first content
+    /// marker (or an earlier one it had not yet decided, like a `"content":"` that ended
+    /// the previous chunk).
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        let head = &chunk[..chunk.len().min(SEAM)];
+        let mut joined = [0u8; 2 * SEAM];
+        joined[..self.kept].copy_from_slice(&self.tail[..self.kept]);
+        joined[self.kept..self.kept + head.len()].copy_from_slice(head);
+        let seam = &joined[..self.kept + head.len()];
+        if has_content(seam) || has_content(chunk) {
+            return true;
+        }
+        // The last bytes of the stream so far: all in `seam` unless the chunk is longer.
+        let last = if chunk.len() > SEAM { chunk } else { seam };
+        let keep = &last[last.len().saturating_sub(SEAM)..];
+        self.tail[..keep.len()].copy_from_slice(keep);
+        self.kept = keep.len();
+        false
+    }
+}
+
+/// Whether `buf` holds a whole content marker. A `"content":"` at the very end is not yet
+/// decided (the next byte may close an empty string); the seam decides it with the next chunk.
+fn has_content(buf: &[u8]) -> bool {
+    markers().iter().any(|m| {
+        let len = m.finder.needle().len();
+        m.finder
+            .find_iter(buf)
+            .any(|at| !m.nonempty || buf.get(at + len).is_some_and(|b| *b != b'"'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPENAI_ROLE: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    const OPENAI_TEXT: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+    const OPENAI_TOOL: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"\"}}]}}]}\n\n";
+    const OPENAI_END: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":50}}\n\ndata: [DONE]\n\n";
+    const ANTHROPIC_START: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"m\",\"stop_reason\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n";
+    const ANTHROPIC_PING: &str = "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+    const ANTHROPIC_END: &str = "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":50}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+    fn anthropic_delta(delta: &str) -> String {
+        format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{delta}}}\n\n")
+    }
+
+    /// A stream's content-free opening events, its first content event, and the text whose
+    /// last byte decides that this event carries content.
+    struct Stream {
+        opening: String,
+        content: String,
+        decisive: &'static str,
+    }
+
+    impl Stream {
+        fn whole(&self) -> String {
+            format!("{}{}", self.opening, self.content)
+        }
+    }
+
+    fn streams() -> Vec<Stream> {
+        let openai = |content: &str, decisive| Stream {
+            opening: OPENAI_ROLE.to_owned(),
+            content: content.to_owned(),
+            decisive,
+        };
+        let anthropic = |delta: &str, decisive| Stream {
+            opening: format!("{ANTHROPIC_START}{ANTHROPIC_PING}"),
+            content: anthropic_delta(delta),
+            decisive,
+        };
+        vec![
+            openai(OPENAI_TEXT, r#""content":"T"#),
+            openai(OPENAI_TOOL, r#""tool_calls""#),
+            anthropic(r#"{"type":"text_delta","text":"The"}"#, r#""text_delta""#),
+            anthropic(
+                r#"{"type":"input_json_delta","partial_json":"{\""}"#,
+                r#""input_json_delta""#,
+            ),
+            anthropic(
+                r#"{"type":"thinking_delta","thinking":"Let"}"#,
+                r#""thinking_delta""#,
+            ),
+        ]
+    }
+
+    /// The index of the first chunk `FirstToken` reports, feeding them in order.
+    fn first_token(chunks: &[&[u8]]) -> Option<usize> {
+        let mut scan = FirstToken::default();
+        chunks.iter().position(|c| scan.feed(c))
+    }
+
+    #[test]
+    fn content_free_opening_events_are_not_content() {
+        for opening in [
+            OPENAI_ROLE.to_owned(),
+            format!("{OPENAI_ROLE}{OPENAI_END}"),
+            format!("{ANTHROPIC_START}{ANTHROPIC_PING}"),
+            format!("{ANTHROPIC_START}{ANTHROPIC_PING}{ANTHROPIC_END}"),
+        ] {
+            assert_eq!(first_token(&[opening.as_bytes()]), None, "{opening}");
+        }
+    }
+
+    #[test]
+    fn the_first_content_event_is_found_in_its_own_chunk() {
+        for s in streams() {
+            // The opening events, then the first content event (how direct and nginx deliver
+            // them when the upstream paces its chunks).
+            let chunks = [s.opening.as_bytes(), s.content.as_bytes()];
+            assert_eq!(first_token(&chunks), Some(1), "{}", s.decisive);
+            // All at once (how a proxy that held the opening events sends them).
+            assert_eq!(
+                first_token(&[s.whole().as_bytes()]),
+                Some(0),
+                "{}",
+                s.decisive
+            );
+        }
+    }
+
+    #[test]
+    fn markers_split_across_two_chunks() {
+        for s in streams() {
+            let (stream, decisive) = (s.whole(), s.decisive);
+            let end = stream.find(decisive).unwrap() + decisive.len();
+            let b = stream.as_bytes();
+            for cut in 1..b.len() {
+                // The chunk holding the decisive byte is the one reported.
+                let want = if end <= cut { 0 } else { 1 };
+                assert_eq!(
+                    first_token(&[&b[..cut], &b[cut..]]),
+                    Some(want),
+                    "cut at {cut}: {:?} | {:?}",
+                    &stream[..cut],
+                    &stream[cut..]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn markers_spread_over_many_tiny_chunks() {
+        for s in streams() {
+            let (stream, decisive) = (s.whole(), s.decisive);
+            let end = stream.find(decisive).unwrap() + decisive.len();
+            for size in 1..=5 {
+                let chunks: Vec<&[u8]> = stream.as_bytes().chunks(size).collect();
+                assert_eq!(
+                    first_token(&chunks),
+                    Some((end - 1) / size),
+                    "{decisive}, size {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_content_at_a_chunk_end_waits_for_the_next_byte() {
+        // `"content":"` ends the first chunk: the next byte says whether the string is empty.
+        let marker = r#""content":""#;
+        for (event, want) in [(OPENAI_ROLE, None), (OPENAI_TEXT, Some(1))] {
+            let cut = event.find(marker).unwrap() + marker.len();
+            let b = event.as_bytes();
+            assert_eq!(first_token(&[&b[..cut], &b[cut..]]), want, "{event}");
+        }
+    }
+
+    #[test]
+    fn a_marker_escaped_inside_a_string_is_not_content() {
+        let event = r#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}],"note":"{\"content\":\"x\",\"type\":\"text_delta\"}"}"#;
+        assert_eq!(first_token(&[event.as_bytes()]), None);
+    }
 }
