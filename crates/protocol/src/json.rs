@@ -8,7 +8,23 @@ use crate::ir::ToolCallKind;
 use crate::Error;
 
 /// Deserializes `body`, naming the failing field's path on error (`messages[1].role`).
+///
+/// Path tracking wraps every field of every value, so it is paid only when it is needed: the
+/// body is decoded plainly first, and only a body that fails is decoded again with
+/// `serde_path_to_error` to name the path. The deserializer is deterministic, so the second
+/// pass fails the same way and the error is the one a tracked first pass would have given.
+/// Neither pass checks for trailing bytes after the value (the tracked decoder never did).
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match T::deserialize(de) {
+        Ok(value) => Ok(value),
+        Err(_) => decode_with_path(body),
+    }
+}
+
+/// The tracked decode of [`decode`]'s failing bodies.
+#[cold]
+fn decode_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -65,5 +81,55 @@ pub fn arguments_object(input: &Value) -> Value {
             m.insert("input".into(), other.clone());
             Value::Object(m)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[allow(dead_code)] // reason: only its decoding is under test
+        messages: Vec<Message>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Message {
+        #[allow(dead_code)] // reason: only its decoding is under test
+        role: String,
+    }
+
+    #[test]
+    fn an_error_names_its_path() {
+        let err = decode::<Body>(br#"{"messages": [{"role": "user"}, {"role": 7}]}"#)
+            .expect_err("a number is not a role");
+        assert_eq!(
+            err,
+            Error::Decode {
+                path: "messages[1].role".into(),
+                message: "invalid type: integer `7`, expected a string at line 1 column 42".into(),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "messages[1].role: invalid type: integer `7`, expected a string at line 1 column 42"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_where_it_stopped() {
+        let err = decode::<Body>(br#"{"messages": [{"role": "user"}, {"role""#)
+            .expect_err("the body is cut");
+        assert_eq!(
+            err.to_string(),
+            "messages[1]: EOF while parsing an object at line 1 column 39"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_value_are_ignored_as_before() {
+        let body: Body = decode(br#"{"messages": []} trailing"#).expect("decodes");
+        assert!(body.messages.is_empty());
     }
 }

@@ -72,9 +72,9 @@ impl Parser {
             }
         }
         while let Some(pos) = memchr::memchr2(b'\n', b'\r', rest) {
-            self.line.extend_from_slice(&rest[..pos]);
+            let (whole, after) = (&rest[..pos], &rest[pos + 1..]);
             let was_cr = rest[pos] == b'\r';
-            rest = &rest[pos + 1..];
+            rest = after;
             if was_cr {
                 match rest.first() {
                     Some(b'\n') => rest = &rest[1..],
@@ -82,10 +82,17 @@ impl Parser {
                     Some(_) => {}
                 }
             }
-            let line = std::mem::take(&mut self.line);
-            self.process_line(&line, out);
-            self.line = line;
-            self.line.clear();
+            if self.line.is_empty() {
+                // The whole line is in this chunk (the common case): read it where it is
+                // rather than copying it into `line` first.
+                self.process_line(whole, out);
+            } else {
+                self.line.extend_from_slice(whole);
+                let line = std::mem::take(&mut self.line);
+                self.process_line(&line, out);
+                self.line = line;
+                self.line.clear();
+            }
         }
         self.line.extend_from_slice(rest);
     }
@@ -111,7 +118,12 @@ impl Parser {
             self.dispatch(out);
             return;
         }
-        let line = String::from_utf8_lossy(line);
+        // Valid UTF-8 is the rule; checking it is much cheaper than the lossy conversion,
+        // which is kept for the rare line that needs replacement characters.
+        let line = match std::str::from_utf8(line) {
+            Ok(line) => std::borrow::Cow::Borrowed(line),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         if let Some(comment) = line.strip_prefix(':') {
             out.push(Item::Comment(
                 comment.strip_prefix(' ').unwrap_or(comment).to_string(),
@@ -240,6 +252,24 @@ mod tests {
                 p.finish(&mut out);
                 assert_eq!(out, whole, "split at {i},{j}");
             }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters_at_any_split() {
+        let body: &[u8] = b"event: e\xff\ndata: a\xc3\ndata: \xe2\x82b\n\n: c\xa9\n";
+        let expected = vec![
+            Item::Frame(Frame::new(Some("e\u{fffd}"), "a\u{fffd}\n\u{fffd}b")),
+            Item::Comment("c\u{fffd}".into()),
+        ];
+        assert_eq!(parse_all(body), expected);
+        for i in 0..=body.len() {
+            let mut p = Parser::new();
+            let mut out = Vec::new();
+            p.feed(&body[..i], &mut out);
+            p.feed(&body[i..], &mut out);
+            p.finish(&mut out);
+            assert_eq!(out, expected, "split at {i}");
         }
     }
 

@@ -4,6 +4,13 @@
 //! one) carrying the cumulative usage, then `message_stop`. Events with no Anthropic form
 //! (a Gemini text signature, say) write nothing. Foreign signatures travel wrapped; one on a
 //! tool call travels in a thinking block of its own, streamed whole just before the call.
+//!
+//! The events a stream repeats (text, thinking, signature and `input_json` deltas, block
+//! starts of text, thinking and tool-use blocks, block stops, `ping`, the closing
+//! `message_delta` and `message_stop`) are written straight into the output as the bytes the
+//! wire types serialize to, without building a `serde_json::Value` per event; the rare ones
+//! (`message_start`, citations, redacted-thinking and server-tool blocks, `error`) still go
+//! through the wire types. The tests compare the two ways byte for byte.
 
 use serde_json::{json, Map, Value};
 
@@ -76,17 +83,10 @@ impl StreamEncoder {
                 {
                     self.signature_carrier(sig, out);
                 }
-                let (kind, content_block) = block_start(block);
                 let index = self.next_index;
                 self.next_index += 1;
+                let kind = write_block_start(out, index, block);
                 self.open = Some((index, kind));
-                write(
-                    out,
-                    &wire::StreamEvent::ContentBlockStart {
-                        index,
-                        content_block,
-                    },
-                );
             }
             StreamEvent::BlockDelta { delta, .. } => {
                 let Some((index, kind)) = &mut self.open else {
@@ -96,10 +96,7 @@ impl StreamEncoder {
                     buf.push_str(s);
                     return;
                 }
-                if let Some(delta) = wire_delta(kind, delta) {
-                    let index = *index;
-                    write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
-                }
+                write_block_delta(out, *index, kind, delta);
             }
             StreamEvent::BlockStop { .. } => self.close_open(out),
             StreamEvent::MessageDelta {
@@ -118,17 +115,13 @@ impl StreamEncoder {
             }
             StreamEvent::MessageStop => {
                 self.close_open(out);
-                let delta = wire::MessageDeltaBody {
-                    extra: Map::new(),
-                    stop_reason: self.stop_reason.as_ref().map(stop_reason_to_wire),
-                    stop_sequence: self.stop_sequence.clone(),
-                };
-                let usage = usage_to_wire(&self.usage, Map::new());
-                write(out, &wire::StreamEvent::MessageDelta { delta, usage });
-                write(out, &wire::StreamEvent::MessageStop);
+                let stop_reason = self.stop_reason.as_ref().map(stop_reason_to_wire);
+                let stop_sequence = self.stop_sequence.as_deref();
+                write_message_delta(out, stop_reason.as_deref(), stop_sequence, &self.usage);
+                out.extend_from_slice(MESSAGE_STOP);
                 self.done = true;
             }
-            StreamEvent::Ping => write(out, &wire::StreamEvent::Ping),
+            StreamEvent::Ping => out.extend_from_slice(PING),
             StreamEvent::Error(err) => {
                 let error = to_detail(err);
                 write(out, &wire::StreamEvent::Error { error });
@@ -146,18 +139,9 @@ impl StreamEncoder {
         }
         let index = self.next_index;
         self.next_index += 1;
-        let (kind, content_block) = block_start(&BlockStart::Thinking);
-        write(
-            out,
-            &wire::StreamEvent::ContentBlockStart {
-                index,
-                content_block,
-            },
-        );
-        if let Some(delta) = wire_delta(&kind, &Delta::Signature(sig.clone())) {
-            write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
-        }
-        write(out, &wire::StreamEvent::ContentBlockStop { index });
+        let kind = write_block_start(out, index, &BlockStart::Thinking);
+        write_block_delta(out, index, &kind, &Delta::Signature(sig.clone()));
+        write_block_stop(out, index);
     }
 
     /// Nothing follows `message_stop` in this dialect.
@@ -167,11 +151,15 @@ impl StreamEncoder {
         if let Some((index, kind)) = self.open.take() {
             if let Open::CustomTool(text) = kind {
                 let partial_json = json!({"input": text}).to_string();
-                if let Some(delta) = wire_delta(&Open::ToolUse, &Delta::ToolInput(partial_json)) {
-                    write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
-                }
+                write_delta(
+                    out,
+                    index,
+                    "input_json_delta",
+                    "partial_json",
+                    &partial_json,
+                );
             }
-            write(out, &wire::StreamEvent::ContentBlockStop { index });
+            write_block_stop(out, index);
         }
     }
 }
@@ -193,84 +181,298 @@ fn write(out: &mut Vec<u8>, ev: &wire::StreamEvent) {
     sse::write_frame(out, Some(name), &data);
 }
 
-fn block_start(block: &BlockStart) -> (Open, WireBlock) {
-    let known = match block {
+/// The `content_block_start` of `block` at `index`; returns the kind of the block now open.
+fn write_block_start(out: &mut Vec<u8>, index: usize, block: &BlockStart) -> Open {
+    let (kind, content_block) = match block {
         BlockStart::Text => {
-            return (
-                Open::Text,
-                WireBlock::Known(KnownBlock::Text(wire::TextBlock {
-                    extra: Map::new(),
-                    text: String::new(),
-                    citations: None,
-                    cache_control: None,
-                })),
-            )
+            write_block_start_raw(out, index, |out| {
+                out.extend_from_slice(br#"{"type":"text","text":""}"#)
+            });
+            return Open::Text;
         }
-        BlockStart::Thinking => (
-            Open::Thinking,
-            KnownBlock::Thinking(wire::ThinkingBlock {
-                extra: Map::new(),
-                thinking: String::new(),
-                signature: Some(String::new()),
-            }),
-        ),
-        BlockStart::RedactedThinking { data } => (
-            Open::RedactedThinking,
-            KnownBlock::RedactedThinking(wire::RedactedThinkingBlock {
-                extra: Map::new(),
-                data: data.clone(),
-            }),
-        ),
+        BlockStart::Thinking => {
+            write_block_start_raw(out, index, |out| {
+                out.extend_from_slice(br#"{"type":"thinking","thinking":"","signature":""}"#)
+            });
+            return Open::Thinking;
+        }
         // A Gemini signature on a call has no field here: `signature_carrier` wrote it.
-        BlockStart::ToolUse { id, name, kind, .. } => {
-            let id = ids::anthropic_tool_id(id).into_owned();
-            if *kind == ToolCallKind::Server {
-                let mut m = Map::new();
-                m.insert("type".into(), "server_tool_use".into());
-                m.insert("id".into(), id.into());
-                m.insert("name".into(), name.clone().into());
-                m.insert("input".into(), json!({}));
-                return (Open::ToolUse, WireBlock::Other(m));
-            }
-            let open = match kind {
+        BlockStart::ToolUse { id, name, kind, .. } if *kind != ToolCallKind::Server => {
+            write_block_start_raw(out, index, |out| {
+                out.extend_from_slice(br#"{"type":"tool_use","id":"#);
+                json_str(out, &ids::anthropic_tool_id(id));
+                out.extend_from_slice(br#","name":"#);
+                json_str(out, name);
+                out.extend_from_slice(br#","input":{}}"#);
+            });
+            return match kind {
                 ToolCallKind::Custom => Open::CustomTool(String::new()),
                 _ => Open::ToolUse,
             };
-            (
-                open,
-                KnownBlock::ToolUse(wire::ToolUseBlock {
-                    extra: Map::new(),
-                    id,
-                    name: name.clone(),
-                    input: json!({}),
-                    cache_control: None,
-                }),
-            )
+        }
+        BlockStart::RedactedThinking { data } => (
+            Open::RedactedThinking,
+            WireBlock::Known(KnownBlock::RedactedThinking(wire::RedactedThinkingBlock {
+                extra: Map::new(),
+                data: data.clone(),
+            })),
+        ),
+        BlockStart::ToolUse { id, name, .. } => {
+            let mut m = Map::new();
+            m.insert("type".into(), "server_tool_use".into());
+            m.insert("id".into(), ids::anthropic_tool_id(id).into_owned().into());
+            m.insert("name".into(), name.clone().into());
+            m.insert("input".into(), json!({}));
+            (Open::ToolUse, WireBlock::Other(m))
         }
     };
-    (known.0, WireBlock::Known(known.1))
+    write(
+        out,
+        &wire::StreamEvent::ContentBlockStart {
+            index,
+            content_block,
+        },
+    );
+    kind
 }
 
-/// The wire delta for an IR delta in a block of `kind`, if this dialect has one.
-fn wire_delta(kind: &Open, delta: &Delta) -> Option<Map<String, Value>> {
-    let v = match (kind, delta) {
-        (Open::Text, Delta::Text(t)) => json!({"type": "text_delta", "text": t}),
+/// The `content_block_delta` for an IR delta in a block of `kind`, if this dialect has one.
+fn write_block_delta(out: &mut Vec<u8>, index: usize, kind: &Open, delta: &Delta) {
+    match (kind, delta) {
+        (Open::Text, Delta::Text(t)) => write_delta(out, index, "text_delta", "text", t),
         (Open::Text, Delta::Citation(c)) => {
-            let citation = encode_citation(c, Target::Response)?;
-            json!({"type": "citations_delta", "citation": citation})
+            let Some(citation) = encode_citation(c, Target::Response) else {
+                return;
+            };
+            let mut delta = Map::new();
+            delta.insert("type".into(), "citations_delta".into());
+            delta.insert("citation".into(), Value::Object(citation));
+            write(out, &wire::StreamEvent::ContentBlockDelta { index, delta });
         }
-        (Open::Thinking, Delta::Thinking(t)) => json!({"type": "thinking_delta", "thinking": t}),
-        (Open::Thinking, Delta::Signature(s)) => json!({
-            "type": "signature_delta",
-            "signature": signature::to_wire(s, Dialect::Anthropic.family()),
-        }),
+        (Open::Thinking, Delta::Thinking(t)) => {
+            write_delta(out, index, "thinking_delta", "thinking", t)
+        }
+        (Open::Thinking, Delta::Signature(s)) => {
+            let signature = signature::to_wire(s, Dialect::Anthropic.family());
+            write_delta(out, index, "signature_delta", "signature", &signature)
+        }
         (Open::ToolUse, Delta::ToolInput(s)) => {
-            json!({"type": "input_json_delta", "partial_json": s})
+            write_delta(out, index, "input_json_delta", "partial_json", s)
         }
-        _ => return None,
-    };
-    match v {
-        Value::Object(m) => Some(m),
-        _ => None,
+        _ => {}
+    }
+}
+
+// Direct writers. Each writes the bytes `write` produces for the same wire event: serde_json's
+// compact output, keys in the order the wire types declare them (`type` first), strings
+// escaped by serde_json itself. That output never holds a raw newline, so the event is one
+// `data:` line.
+
+const PING: &[u8] = b"event: ping\ndata: {\"type\":\"ping\"}\n\n";
+const MESSAGE_STOP: &[u8] = b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+/// `{"type":"content_block_delta","index":I,"delta":{"type":KIND,FIELD:VALUE}}`; `kind` and
+/// `field` are constants that need no escaping.
+fn write_delta(out: &mut Vec<u8>, index: usize, kind: &str, field: &str, value: &str) {
+    out.extend_from_slice(b"event: content_block_delta\ndata: ");
+    out.extend_from_slice(br#"{"type":"content_block_delta","index":"#);
+    json_uint(out, index as u64);
+    out.extend_from_slice(br#","delta":{"type":""#);
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(br#"",""#);
+    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(br#"":"#);
+    json_str(out, value);
+    out.extend_from_slice(b"}}\n\n");
+}
+
+/// `{"type":"content_block_start","index":I,"content_block":BLOCK}`, BLOCK written by `block`.
+fn write_block_start_raw(out: &mut Vec<u8>, index: usize, block: impl FnOnce(&mut Vec<u8>)) {
+    out.extend_from_slice(b"event: content_block_start\ndata: ");
+    out.extend_from_slice(br#"{"type":"content_block_start","index":"#);
+    json_uint(out, index as u64);
+    out.extend_from_slice(br#","content_block":"#);
+    block(out);
+    out.extend_from_slice(b"}\n\n");
+}
+
+fn write_block_stop(out: &mut Vec<u8>, index: usize) {
+    out.extend_from_slice(b"event: content_block_stop\ndata: ");
+    out.extend_from_slice(br#"{"type":"content_block_stop","index":"#);
+    json_uint(out, index as u64);
+    out.extend_from_slice(b"}\n\n");
+}
+
+/// The closing `message_delta`: both `delta` fields always written (null when unset) and the
+/// four usage counts, as `wire::MessageDeltaBody` and `wire::Usage` serialize.
+fn write_message_delta(
+    out: &mut Vec<u8>,
+    stop_reason: Option<&str>,
+    stop_sequence: Option<&str>,
+    usage: &Usage,
+) {
+    let usage = usage_to_wire(usage, Map::new());
+    out.extend_from_slice(b"event: message_delta\ndata: ");
+    out.extend_from_slice(br#"{"type":"message_delta","delta":{"stop_reason":"#);
+    json_opt_str(out, stop_reason);
+    out.extend_from_slice(br#","stop_sequence":"#);
+    json_opt_str(out, stop_sequence);
+    out.extend_from_slice(br#"},"usage":{"input_tokens":"#);
+    json_uint(out, usage.input_tokens);
+    out.extend_from_slice(br#","cache_creation_input_tokens":"#);
+    json_uint(out, usage.cache_creation_input_tokens);
+    out.extend_from_slice(br#","cache_read_input_tokens":"#);
+    json_uint(out, usage.cache_read_input_tokens);
+    out.extend_from_slice(br#","output_tokens":"#);
+    json_uint(out, usage.output_tokens);
+    out.extend_from_slice(b"}}\n\n");
+}
+
+/// A JSON string, escaped by serde_json as `to_bytes` escapes it.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail, and a str always serializes.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn json_uint(out: &mut Vec<u8>, n: u64) {
+    // As for `json_str`: cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &n);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// `ev` through the wire types and `wire::to_bytes`: how every event was written before the
+    /// direct writers, and how the rare ones still are.
+    fn via_wire(ev: &wire::StreamEvent) -> Vec<u8> {
+        let mut out = Vec::new();
+        write(&mut out, ev);
+        out
+    }
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().expect("an object")
+    }
+
+    /// Any text, control characters, quotes, backslashes and non-ASCII included.
+    fn text() -> impl Strategy<Value = String> {
+        let chars = prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec!['"', '\\', '\n', '\u{7f}', '\u{2028}', 'é', '/']),
+        ];
+        prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
+    }
+
+    fn direct(write_fn: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_fn(&mut out);
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn deltas_are_the_bytes_of_the_wire_event(index in any::<usize>(), s in text()) {
+            for (kind, field) in [
+                ("text_delta", "text"),
+                ("thinking_delta", "thinking"),
+                ("signature_delta", "signature"),
+                ("input_json_delta", "partial_json"),
+            ] {
+                // As the encoder built them: `json!({"type": "text_delta", "text": t})`.
+                let delta = object(json!({"type": kind, field: s}));
+                let expected = via_wire(&wire::StreamEvent::ContentBlockDelta { index, delta });
+                let actual = direct(|out| write_delta(out, index, kind, field, &s));
+                prop_assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+            }
+        }
+
+        #[test]
+        fn block_starts_and_stops_are_the_bytes_of_the_wire_event(
+            index in any::<usize>(),
+            id in text(),
+            name in text(),
+            custom in any::<bool>(),
+        ) {
+            let kind = if custom { ToolCallKind::Custom } else { ToolCallKind::Function };
+            let tool_use = KnownBlock::ToolUse(wire::ToolUseBlock {
+                extra: Map::new(),
+                id: ids::anthropic_tool_id(&id).into_owned(),
+                name: name.clone(),
+                input: json!({}),
+                cache_control: None,
+            });
+            let text_block = KnownBlock::Text(wire::TextBlock {
+                extra: Map::new(),
+                text: String::new(),
+                citations: None,
+                cache_control: None,
+            });
+            let thinking = KnownBlock::Thinking(wire::ThinkingBlock {
+                extra: Map::new(),
+                thinking: String::new(),
+                signature: Some(String::new()),
+            });
+            let cases = [
+                (BlockStart::Text, text_block),
+                (BlockStart::Thinking, thinking),
+                (BlockStart::ToolUse { id, name, kind, signature: None }, tool_use),
+            ];
+            for (block, known) in cases {
+                let expected = via_wire(&wire::StreamEvent::ContentBlockStart {
+                    index,
+                    content_block: WireBlock::Known(known),
+                });
+                let actual = direct(|out| {
+                    write_block_start(out, index, &block);
+                });
+                prop_assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+            }
+            let expected = via_wire(&wire::StreamEvent::ContentBlockStop { index });
+            let actual = direct(|out| write_block_stop(out, index));
+            prop_assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+        }
+
+        #[test]
+        fn message_delta_is_the_bytes_of_the_wire_event(
+            stop_reason in proptest::option::of(text()),
+            stop_sequence in proptest::option::of(text()),
+            counts in any::<[u64; 4]>(),
+        ) {
+            let usage = Usage {
+                input_tokens: counts[0],
+                output_tokens: counts[1],
+                cache_read_tokens: counts[2],
+                cache_write_tokens: counts[3],
+                ..Usage::default()
+            };
+            let expected = via_wire(&wire::StreamEvent::MessageDelta {
+                delta: wire::MessageDeltaBody {
+                    extra: Map::new(),
+                    stop_reason: stop_reason.clone(),
+                    stop_sequence: stop_sequence.clone(),
+                },
+                usage: usage_to_wire(&usage, Map::new()),
+            });
+            let actual = direct(|out| {
+                write_message_delta(out, stop_reason.as_deref(), stop_sequence.as_deref(), &usage)
+            });
+            prop_assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+        }
+    }
+
+    #[test]
+    fn constant_events_are_the_bytes_of_the_wire_event() {
+        assert_eq!(PING, via_wire(&wire::StreamEvent::Ping));
+        assert_eq!(MESSAGE_STOP, via_wire(&wire::StreamEvent::MessageStop));
     }
 }

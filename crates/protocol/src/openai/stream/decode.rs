@@ -8,9 +8,10 @@
 //! usage may arrive after it (in a chunk with empty `choices`, or on the finishing chunk).
 //! Only choice 0 is read.
 
+use super::frame::{Chunk, ToolCallDelta};
 use crate::ir::{BlockStart, Delta, ErrorBody, ErrorKind, StreamEvent, ToolCallKind, Usage};
 use crate::openai::response::{decode_stop, decode_usage};
-use crate::openai::wire::{Chunk, ToolCallDelta};
+use crate::openai::wire;
 use crate::{json, sse, Error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,17 @@ impl StreamDecoder {
             self.complete(out);
             return Ok(());
         }
-        let chunk: Chunk = json::decode_str(data).map_err(|e| Error::Stream(e.to_string()))?;
+        // The borrowed view reads the frame without building what the decoder never reads
+        // (see `frame`). A frame it refuses is decoded as a whole `wire::Chunk`, whose error
+        // (with the failing field's path) is the one reported.
+        let whole: wire::Chunk;
+        let chunk = match Chunk::parse(data) {
+            Ok(chunk) => chunk,
+            Err(_) => {
+                whole = json::decode_str(data).map_err(|e| Error::Stream(e.to_string()))?;
+                Chunk::from_wire(&whole)
+            }
+        };
         if chunk.error.is_some() {
             // Close what is open so the events before the error are whole blocks.
             self.close(out);
@@ -91,7 +102,7 @@ impl StreamDecoder {
                 self.tool(tc, out);
             }
             if let Some(reason) = &choice.finish_reason {
-                self.finish_reason = Some(reason.clone());
+                self.finish_reason = Some(reason.to_string());
                 self.flush(out);
             }
         }
@@ -183,36 +194,35 @@ impl StreamDecoder {
                 t.kind = ToolCallKind::Custom;
             }
             if let Some(id) = d.id.as_ref().filter(|_| t.id.is_empty()) {
-                t.id = id.clone();
+                t.id = id.to_string();
             }
             let name = d.function.as_ref().and_then(|f| f.name.as_ref());
             let name = name.or(d.custom.as_ref().and_then(|c| c.name.as_ref()));
             if let Some(name) = name.filter(|_| t.name.is_empty()) {
-                t.name = name.clone();
+                t.name = name.to_string();
             }
             let args = d.function.as_ref().and_then(|f| f.arguments.as_deref());
             args.or(d.custom.as_ref().and_then(|c| c.input.as_deref()))
                 .unwrap_or("")
-                .to_string()
         };
         match self.open {
             Some((Open::Tool(live), index)) if live == d.index => {
                 if !fragment.is_empty() {
                     out.push(StreamEvent::BlockDelta {
                         index,
-                        delta: Delta::ToolInput(fragment),
+                        delta: Delta::ToolInput(fragment.to_string()),
                     });
                 }
             }
             // A fragment for a call whose block was closed by later text cannot be placed;
             // servers do not do this (see the module doc).
             _ if self.tools[pos].emitted => {}
-            Some((Open::Tool(_), _)) => self.tools[pos].args.push_str(&fragment),
+            Some((Open::Tool(_), _)) => self.tools[pos].args.push_str(fragment),
             _ if self.tools.iter().any(|t| !t.emitted && t.index != d.index) => {
-                self.tools[pos].args.push_str(&fragment)
+                self.tools[pos].args.push_str(fragment)
             }
             _ => {
-                self.tools[pos].args.push_str(&fragment);
+                self.tools[pos].args.push_str(fragment);
                 self.emit_tool(pos, out);
             }
         }

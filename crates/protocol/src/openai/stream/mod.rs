@@ -3,6 +3,7 @@
 
 mod decode;
 mod encode;
+mod frame;
 
 pub use decode::StreamDecoder;
 pub use encode::StreamEncoder;

@@ -1,0 +1,305 @@
+//! A fixed, load-independent driver for the protocol crate's hot paths, to run under
+//! `valgrind --tool=callgrind` (instruction counts do not depend on what else the machine is
+//! doing, unlike criterion's times on a shared 2-core box), and a dump of every translation's
+//! exact output, to prove that an optimisation changed no byte.
+//!
+//! ```text
+//! cargo build --release -p switchyard-protocol --example hotpath
+//! valgrind --tool=callgrind target/release/examples/hotpath stream 200
+//! valgrind --tool=callgrind target/release/examples/hotpath request 50
+//! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
+//! ```
+//!
+//! - `stream N`: N times, the 50-chunk OpenAI Chat stream that `switchyard-mock --chunks 50`
+//!   sends (same shape: `usage: null` on every chunk, a usage chunk, `[DONE]`), fed to the SSE
+//!   parser one upstream chunk at a time, decoded and re-encoded as an Anthropic stream: the
+//!   cross-dialect stream path of `bench/PROFILE.md`.
+//! - `request N`: N times, the 20-message, 8-tool agent request of `benches/translate.rs`
+//!   decoded from Anthropic and from OpenAI Chat.
+//! - `dump DIR`: every fixture under `tests/fixtures` and `tests/fuzz_regressions`, plus
+//!   truncated and corrupted variants of each (to reach the error paths), translated to every
+//!   dialect; raw output bytes or error text, one file per case.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use switchyard_protocol::{sse, translate, Dialect, EncodeOptions};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count = |i: usize| -> usize {
+        args.get(i)
+            .and_then(|s| s.parse().ok())
+            .expect("usage: hotpath stream|request N | dump DIR")
+    };
+    match args.first().map(String::as_str) {
+        Some("stream") => stream(count(1)),
+        Some("request") => request(count(1)),
+        Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
+        _ => panic!("usage: hotpath stream|request N | dump DIR"),
+    }
+}
+
+const ANSWER: &str = "The gateway forwards each chunk as soon as it arrives, reads usage on the \
+    way, and records what the request cost without making the client wait for the database to \
+    answer it.";
+
+/// The mock's `chat_stream` for a 50-piece text answer, one `Vec<u8>` per upstream write.
+fn openai_stream_chunks() -> Vec<Vec<u8>> {
+    let chars: Vec<char> = ANSWER.chars().collect();
+    let (base, extra) = (chars.len() / 50, chars.len() % 50);
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for i in 0..50 {
+        let len = base + usize::from(i < extra);
+        pieces.push(chars[start..start + len].iter().collect::<String>());
+        start += len;
+    }
+    let chunk = |delta: Value, finish: Value| {
+        let chunk = json!({
+            "id": "chatcmpl-bench0123456789",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": "gpt-4o-mini",
+            "service_tier": "default",
+            "system_fingerprint": "fp_switchyard",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+            "usage": null
+        });
+        format!("data: {chunk}\n\n").into_bytes()
+    };
+    let mut frames = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+    )];
+    for piece in &pieces {
+        frames.push(chunk(json!({ "content": piece }), Value::Null));
+    }
+    frames.push(chunk(json!({}), json!("stop")));
+    let usage = json!({
+        "id": "chatcmpl-bench0123456789",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": "gpt-4o-mini",
+        "service_tier": "default",
+        "system_fingerprint": "fp_switchyard",
+        "choices": [],
+        "usage": {"prompt_tokens": 31, "completion_tokens": 50, "total_tokens": 81,
+                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0}}
+    });
+    frames.push(format!("data: {usage}\n\n").into_bytes());
+    frames.push(b"data: [DONE]\n\n".to_vec());
+    frames
+}
+
+fn stream(n: usize) {
+    let chunks = openai_stream_chunks();
+    let opts = EncodeOptions::default();
+    let mut total = 0;
+    for _ in 0..n {
+        let mut parser = sse::Parser::new();
+        let mut decoder = Dialect::OpenAiChat.stream_decoder();
+        let mut encoder = Dialect::Anthropic.stream_encoder(&opts);
+        let (mut items, mut events, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        for chunk in &chunks {
+            parser.feed(black_box(chunk), &mut items);
+            for item in items.drain(..) {
+                if let sse::Item::Frame(frame) = item {
+                    decoder
+                        .decode(&frame, &mut events)
+                        .expect("the stream decodes");
+                }
+            }
+            for ev in events.drain(..) {
+                encoder.encode(&ev, &mut out);
+            }
+        }
+        parser.finish(&mut items);
+        decoder.finish(&mut events);
+        for ev in events.drain(..) {
+            encoder.encode(&ev, &mut out);
+        }
+        encoder.finish(&mut out);
+        total += black_box(out).len();
+    }
+    println!("{n} streams, {total} bytes out");
+}
+
+const CODE: &str =
+    "pub fn parse(input: &str) -> Result<Config, Error> {\n    let raw: RawConfig = \
+    toml::from_str(input)?;\n    raw.validate()\n}\n";
+
+/// The 20-message agent conversation of `benches/translate.rs` (shortened tool schemas), as
+/// an Anthropic Messages request body.
+fn anthropic_request() -> Vec<u8> {
+    let names = [
+        "read_file",
+        "write_file",
+        "edit_file",
+        "list_directory",
+        "search_code",
+        "run_command",
+        "web_search",
+        "create_task",
+    ];
+    let tools: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            json!({
+                "name": name,
+                "description": format!("Use {name} to work with the user's repository."),
+                "input_schema": {
+                    "type": "object",
+                    "properties": {
+                        "path": {"type": "string", "description": "File or directory path"},
+                        "max_results": {"type": "integer", "minimum": 1, "maximum": 500},
+                        "mode": {"type": "string", "enum": ["fast", "thorough"]}
+                    },
+                    "required": ["path"]
+                }
+            })
+        })
+        .collect();
+    let mut messages = vec![
+        json!({"role": "user", "content": [{"type": "text", "text": format!("Here:\n{CODE}")}]}),
+        json!({"role": "user", "content": "Fix every error without a path."}),
+    ];
+    for round in 0..9 {
+        let name = names[round % names.len()];
+        let id = format!("toolu_bench_{round:02}");
+        messages.push(json!({"role": "assistant", "content": [
+            {"type": "text", "text": format!("Step {round}: I will use {name}.")},
+            {"type": "tool_use", "id": id, "name": name, "input": {
+                "path": format!("src/config/part_{round}.rs"), "max_results": 20}}
+        ]}));
+        messages.push(json!({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": id, "content": [
+                {"type": "text", "text": format!("ok: 3 matches\n{CODE}")}]}
+        ]}));
+    }
+    let body = json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 4096,
+        "system": [{"type": "text", "text": "You are a careful coding agent."}],
+        "tools": tools,
+        "tool_choice": {"type": "auto"},
+        "temperature": 0.2,
+        "messages": messages,
+    });
+    serde_json::to_vec(&body).expect("a JSON value serialises")
+}
+
+fn request(n: usize) {
+    let anthropic = anthropic_request();
+    let ir = Dialect::Anthropic
+        .decode_request(&anthropic)
+        .expect("the request decodes");
+    let openai = Dialect::OpenAiChat
+        .encode_request(&ir, &EncodeOptions::default())
+        .expect("the request encodes");
+    let mut messages = 0;
+    for _ in 0..n {
+        let a = Dialect::Anthropic.decode_request(black_box(&anthropic));
+        let o = Dialect::OpenAiChat.decode_request(black_box(&openai));
+        messages += a.expect("decodes").messages.len() + o.expect("decodes").messages.len();
+    }
+    println!("{n} × 2 requests, {messages} messages");
+}
+
+/// Writes one file per case under `dir`: the exact bytes each translation produced, or
+/// `ERR <text>`. Two dumps taken before and after a change must be identical (`diff -r`).
+fn dump(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let opts = EncodeOptions::default();
+    let mut cases = 0;
+    let mut write = |name: String, result: Result<Vec<u8>, String>| {
+        let bytes = result.unwrap_or_else(|e| format!("ERR {e}").into_bytes());
+        std::fs::write(dir.join(name.replace('/', "+")), bytes).expect("write a dump file");
+        cases += 1;
+    };
+    std::fs::create_dir_all(dir).expect("create the dump directory");
+    for from in Dialect::ALL {
+        let mut inputs: Vec<(String, String, Vec<u8>)> = Vec::new();
+        for kind in ["requests", "responses", "streams", "errors"] {
+            for (name, body) in files(&root.join("fixtures").join(from.name()).join(kind)) {
+                inputs.push((kind.to_string(), name, body));
+            }
+        }
+        for (fuzz, kind) in [
+            ("decode_request_", "requests"),
+            ("decode_response_", "responses"),
+            ("stream_", "streams"),
+        ] {
+            let dir = root
+                .join("fuzz_regressions")
+                .join(format!("{fuzz}{}", from.name()));
+            for (name, body) in files(&dir) {
+                inputs.push((kind.to_string(), format!("fuzz-{name}"), body));
+            }
+        }
+        for (kind, name, body) in inputs {
+            for (variant, body) in variants(&body) {
+                for to in Dialect::ALL {
+                    let case = format!("{}.{kind}.{name}.{variant}.{}", from.name(), to.name());
+                    let result = match kind.as_str() {
+                        "requests" => translate::request(from, to, &body, &opts),
+                        "responses" => translate::response(from, to, &body, &opts),
+                        "streams" => translate::stream(from, to, &body, &opts),
+                        _ => Ok(to.encode_error(&from.decode_error(400, &body)).1),
+                    };
+                    write(case, result.map_err(|e| e.to_string()));
+                }
+            }
+        }
+    }
+    for (name, body) in files(&root.join("fuzz_regressions/sse_parser")) {
+        for (variant, body) in variants(&body) {
+            let items = format!("{:?}", sse::parse_all(&body)).into_bytes();
+            write(format!("sse.{name}.{variant}"), Ok(items));
+        }
+    }
+    println!("{cases} cases written to {}", dir.display());
+}
+
+/// `(name, bytes)` of the files in `dir`, sorted by name.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<u8>)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            Some((name, std::fs::read(&p).ok()?))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The body itself, then variants that reach decode errors at many depths: cut at eight
+/// points, and single bytes replaced (a quote, a digit, a brace, an invalid UTF-8 byte) at
+/// sixteen points.
+fn variants(body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = vec![("orig".to_string(), body.to_vec())];
+    let len = body.len();
+    if len == 0 {
+        return out;
+    }
+    for k in 1..8 {
+        let at = k * len / 8;
+        out.push((format!("cut{k}"), body[..at].to_vec()));
+    }
+    for k in 0..16 {
+        let at = k * len / 16;
+        let with = [b'"', b'7', b'{', 0xff][k % 4];
+        let mut b = body.to_vec();
+        b[at] = with;
+        out.push((format!("set{k}"), b));
+    }
+    out
+}
