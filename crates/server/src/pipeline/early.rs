@@ -11,17 +11,16 @@ use std::convert::Infallible;
 use std::future::Future;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use switchyard_core::resilience::QueueConfig;
-use switchyard_protocol::ir::{ErrorBody, ErrorKind, StreamEvent};
+use switchyard_protocol::ir::{ErrorBody, ErrorKind};
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::sync::{mpsc, oneshot};
 
 use super::record::Recorder;
-use super::stream::body_from;
+use super::stream::{body_from, error_event, event_stream};
 use super::{serve, Call, Plan};
 use crate::state::{AppState, Snapshot};
 
@@ -39,14 +38,7 @@ pub(crate) struct Signal(oneshot::Sender<Response>);
 impl Signal {
     /// Sends the stream's head now; what follows comes from [`race`]'s relay.
     pub(super) fn commit(self, rec: &mut Recorder) {
-        let mut head = Response::new(Body::empty());
-        *head.status_mut() = StatusCode::OK;
-        let h = head.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        let mut head = event_stream(Body::empty());
         rec.stamp(&mut head);
         // The receiver is gone only when the client is: nothing to tell then.
         let _ = self.0.send(head);
@@ -80,9 +72,10 @@ async fn relay(
     dialect: Dialect,
     ping_every: std::time::Duration,
 ) {
-    let mut encoder = dialect.stream_encoder(&EncodeOptions::default());
     let mut ping = Vec::new();
-    encoder.ping(&mut ping);
+    dialect
+        .stream_encoder(&EncodeOptions::default())
+        .ping(&mut ping);
     let ping = Bytes::from(ping);
     let resp = loop {
         // Gemini clients get no pings (their parser rejects comments): the head alone.
@@ -115,8 +108,5 @@ async fn relay(
                 format!("the request failed with status {}", resp.status()),
             )
         });
-    let mut out = Vec::new();
-    encoder.encode(&StreamEvent::Error(err), &mut out);
-    encoder.finish(&mut out);
-    let _ = tx.send(Ok(Bytes::from(out))).await;
+    let _ = tx.send(Ok(Bytes::from(error_event(dialect, err)))).await;
 }

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 
-use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -15,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::history::Save;
 use super::record::Recorder;
-use super::Call;
+use super::{stream, Call};
 use crate::render::ApiError;
 use crate::state::AppState;
 
@@ -61,16 +60,7 @@ pub(crate) async fn serve(
         ..EncodeOptions::default()
     });
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
-    let mut http = Response::new(Body::from_stream(futures_util::stream::unfold(
-        rx,
-        |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
-    )));
-    let h = http.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut http = stream::event_stream(stream::body_from(rx));
     rec.stamp(&mut http);
     let state2 = state.clone();
     state.tasks.spawn(async move {

@@ -6,8 +6,8 @@
 //! the client before the upstream's first meaningful byte (or its whole JSON body), so every
 //! failure before that is retried invisibly; after it, a failure ends the stream with an error
 //! event in the client's dialect. The one exception is a stream that waits long in the queue:
-//! its head goes out early and pings keep it alive (`early`). Same-dialect bodies go through as bytes with the model
-//! rewritten; others are translated through the IR.
+//! its head goes out early and pings keep it alive (`early`). Same-dialect bodies go through
+//! as bytes with the model rewritten; others are translated through the IR.
 //!
 //! Files: `failover` (the attempt loop), `wait` (parking in a pool's wait queue), `early`
 //! (a stream's head sent while it waits, and pings until its answer), `attempt`

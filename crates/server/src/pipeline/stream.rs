@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -167,14 +167,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     pool.report(&mut lease, &Outcome::Success, sent.elapsed(), now_std());
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(32);
-    let mut resp = Response::new(body_from(rx));
-    *resp.status_mut() = StatusCode::OK;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut resp = event_stream(body_from(rx));
     rec.stamp(&mut resp);
     let task = Task {
         state: state.clone(),
@@ -200,6 +193,28 @@ fn retry(
 ) -> Attempt {
     pool.report(&mut lease, &outcome, sent.elapsed(), now_std());
     Attempt::Retry(stream_error(kind, message))
+}
+
+/// A `200` event stream's response around `body`: the head every stream answer has.
+pub(super) fn event_stream(body: Body) -> Response {
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// `err` as the closing error event of a stream in `dialect`, for a stream whose own encoder
+/// has not carried it.
+pub(super) fn error_event(dialect: Dialect, err: ErrorBody) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = dialect.stream_encoder(&EncodeOptions::default());
+    enc.encode(&StreamEvent::Error(err), &mut out);
+    enc.finish(&mut out);
+    out
 }
 
 /// A receiver as a response body, without pulling in another crate for it.
@@ -393,19 +408,16 @@ impl Forward {
         if let Some(sniffer) = self.sniffer.take() {
             self.usage.merge(&sniffer.usage());
         }
-        let mut out = Vec::new();
-        let ev = StreamEvent::Error(ErrorBody::new(ErrorKind::Api, message));
-        match self.mode {
+        let err = ErrorBody::new(ErrorKind::Api, message);
+        let out = match self.mode {
             Mode::Translate => {
-                self.encoder.encode(&ev, &mut out);
+                let mut out = Vec::new();
+                self.encoder.encode(&StreamEvent::Error(err), &mut out);
                 self.encoder.finish(&mut out);
+                out
             }
-            _ => {
-                let mut enc = self.client.stream_encoder(&EncodeOptions::default());
-                enc.encode(&ev, &mut out);
-                enc.finish(&mut out);
-            }
-        }
+            _ => error_event(self.client, err),
+        };
         self.failed = Some(message.to_string());
         Bytes::from(out)
     }
