@@ -47,7 +47,11 @@ async fn sigterm_mid_load_loses_no_usage_record() {
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
 
-    let http = reqwest::Client::new();
+    // Bounded: a client that hangs must fail the counts below, not hang the suite.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let requests = (0..200).map(|i| {
         let http = http.clone();
         let url = url.clone();
