@@ -78,27 +78,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         (true, true) => Mode::StripUsage,
         (false, _) => Mode::Translate,
     };
-    let mut f = Forward {
-        parser: sse::Parser::new(),
-        decoder: upstream.stream_decoder(),
-        encoder: call.dialect.stream_encoder(&EncodeOptions {
-            include_usage,
-            ..EncodeOptions::default()
-        }),
-        mode,
-        client: call.dialect,
-        items: Vec::new(),
-        events: Vec::new(),
-        usage: Default::default(),
-        model: String::new(),
-        failed: None,
-        meaningful: false,
-        early_error: None,
-        collector: save.as_ref().map(|_| Collector::new()),
-        sniffer: None,
-        upstream,
-        stopped: false,
-    };
+    let mut f = Forward::new(upstream, call.dialect, mode, include_usage, save.is_some());
     let mut body = resp.bytes_stream();
     let deadline = sent + provider.timeouts.first_byte;
     let mut first = BytesMut::new();
@@ -167,7 +147,8 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     pool.report(&mut lease, &Outcome::Success, sent.elapsed(), now_std());
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(32);
-    let mut resp = event_stream(body_from(rx));
+    let first = first.freeze();
+    let mut resp = event_stream(body_after(first, rx));
     rec.stamp(&mut resp);
     let task = Task {
         state: state.clone(),
@@ -178,8 +159,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         tx,
         save,
     };
-    let first = first.freeze();
-    state.tasks.spawn(task.run(f, body, first));
+    state.tasks.spawn(task.run(f, body));
     Attempt::Done(resp)
 }
 
@@ -219,9 +199,18 @@ pub(super) fn error_event(dialect: Dialect, err: ErrorBody) -> Vec<u8> {
 
 /// A receiver as a response body, without pulling in another crate for it.
 pub(super) fn body_from(rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Body {
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+    body_after(Bytes::new(), rx)
+}
+
+/// `first`, then what the receiver brings, as a response body. The bytes a stream committed
+/// with are there when the head is written, so both leave in one write instead of the head
+/// first and the bytes after a hop through the forwarding task.
+fn body_after(first: Bytes, rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Body {
+    let first = (!first.is_empty()).then_some(Ok(first));
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    }))
+    });
+    Body::from_stream(futures_util::stream::iter(first).chain(rest))
 }
 
 /// Turns upstream bytes into client bytes, reading usage on the way.
@@ -254,6 +243,36 @@ struct Forward {
 }
 
 impl Forward {
+    fn new(
+        upstream: Dialect,
+        client: Dialect,
+        mode: Mode,
+        include_usage: bool,
+        keep: bool,
+    ) -> Self {
+        Forward {
+            parser: sse::Parser::new(),
+            decoder: upstream.stream_decoder(),
+            encoder: client.stream_encoder(&EncodeOptions {
+                include_usage,
+                ..EncodeOptions::default()
+            }),
+            mode,
+            client,
+            items: Vec::new(),
+            events: Vec::new(),
+            usage: Default::default(),
+            model: String::new(),
+            failed: None,
+            meaningful: false,
+            early_error: None,
+            collector: keep.then(Collector::new),
+            sniffer: None,
+            upstream,
+            stopped: false,
+        }
+    }
+
     /// Once the stream is committed, a forwarded one (same dialect, nothing to keep) needs
     /// no more decoding: the client gets the upstream's bytes, and the sniffer reads usage,
     /// failure and the proper end at a fraction of the cost.
@@ -450,36 +469,66 @@ fn strip_usage_frame(frame: &sse::Frame, out: &mut Vec<u8>) {
     sse::write_frame(out, frame.event.as_deref(), &frame.data);
 }
 
+/// Bytes one client write carries at most when the upstream bursts.
+const MAX_WRITE: usize = 64 * 1024;
+
 /// Appends to `out` every chunk the upstream has already delivered, processed. Returns the
 /// bytes and, when the stream ended or failed meanwhile, how: `Some(None)` for its end,
 /// `Some(Some(error))` for a failure.
-fn coalesce(
+///
+/// The upstream connection's task hands over one decoded chunk at a time, so after each
+/// chunk taken it gets one turn of the scheduler ([`let_others_run`]) to decode the next from
+/// what it has already read. A burst then goes to the client in one write instead of one
+/// write per chunk (a write is the most expensive thing a forwarded chunk costs); a lone
+/// chunk waits one turn, never for time, and an upstream with nothing more ready ends the
+/// batch. A batch stops at [`MAX_WRITE`] bytes.
+async fn coalesce(
     f: &mut Forward,
     body: &mut (impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin),
     out: Bytes,
 ) -> (Bytes, Option<Option<reqwest::Error>>) {
     use futures_util::FutureExt;
     let mut joined: Option<Vec<u8>> = None;
-    let mut after = None;
-    while let Some(next) = body.next().now_or_never() {
-        match next {
-            Some(Ok(chunk)) => {
-                let more = f.process(&chunk);
-                joined
-                    .get_or_insert_with(|| out.to_vec())
-                    .extend_from_slice(&more);
-            }
-            Some(Err(e)) => {
-                after = Some(Some(e));
-                break;
-            }
-            None => {
-                after = Some(None);
-                break;
-            }
+    loop {
+        let_others_run().await;
+        let mut more = false;
+        while let Some(next) = body.next().now_or_never() {
+            let after = match next {
+                Some(Ok(chunk)) => {
+                    let bytes = f.process(&chunk);
+                    joined
+                        .get_or_insert_with(|| out.to_vec())
+                        .extend_from_slice(&bytes);
+                    more = true;
+                    continue;
+                }
+                Some(Err(e)) => Some(e),
+                None => None,
+            };
+            return (joined.map_or(out, Bytes::from), Some(after));
+        }
+        let len = joined.as_ref().map_or(out.len(), Vec::len);
+        if !more || len >= MAX_WRITE {
+            return (joined.map_or(out, Bytes::from), None);
         }
     }
-    (joined.map_or(out, Bytes::from), after)
+}
+
+/// One turn of the scheduler for the tasks already woken, such as the upstream connection's
+/// with the next chunk in its buffer. `tokio::task::yield_now` would also poll the I/O
+/// driver on the way, a syscall per chunk; waking itself puts this task at the back of the
+/// queue without one.
+async fn let_others_run() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// The forwarding task's owned state.
@@ -498,10 +547,9 @@ impl Task {
         mut self,
         mut f: Forward,
         mut body: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin,
-        first: Bytes,
     ) {
         f.sniff_from_now();
-        let mut client_gone = !self.send(first).await;
+        let mut client_gone = false;
         let mut last_data = Instant::now();
         while !client_gone {
             let wait = self.ping_every.min(self.idle);
@@ -509,9 +557,7 @@ impl Task {
                 Ok(Some(Ok(chunk))) => {
                     last_data = Instant::now();
                     let out = f.process(&chunk);
-                    // Chunks that have already arrived go out in the same write: one
-                    // syscall instead of several, and never a wait (`now_or_never`).
-                    let (out, after) = coalesce(&mut f, &mut body, out);
+                    let (out, after) = coalesce(&mut f, &mut body, out).await;
                     client_gone = !self.send(out).await;
                     match after {
                         None => {}
@@ -571,5 +617,119 @@ impl Task {
     /// Whether the client is still there.
     async fn send(&self, bytes: Bytes) -> bool {
         bytes.is_empty() || self.tx.send(Ok(bytes)).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(i: usize) -> Bytes {
+        Bytes::from(format!(
+            "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i} \"}},\"finish_reason\":null}}]}}\n\n"
+        ))
+    }
+
+    fn forwarding() -> Forward {
+        let mut f = Forward::new(
+            Dialect::OpenAiChat,
+            Dialect::OpenAiChat,
+            Mode::Passthrough,
+            false,
+            false,
+        );
+        f.sniff_from_now();
+        f
+    }
+
+    /// An upstream body fed by a producer through a channel of one, as hyper's client hands
+    /// over decoded chunks.
+    fn upstream(
+        rx: mpsc::Receiver<Bytes>,
+    ) -> impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin {
+        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|b| (Ok(b), rx))
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_burst_the_upstream_task_hands_over_one_at_a_time_goes_out_as_one_write() {
+        let (tx, rx) = mpsc::channel(1);
+        let producer = tokio::spawn(async move {
+            for i in 0..20 {
+                tx.send(frame(i)).await.unwrap();
+            }
+            // Holds the stream open: the batch must end without waiting for more.
+            std::future::pending::<()>().await;
+        });
+        let mut body = upstream(rx);
+        let mut f = forwarding();
+        let first = body.next().await.unwrap().unwrap();
+        let out = f.process(&first);
+        let (out, after) =
+            tokio::time::timeout(Duration::from_secs(5), coalesce(&mut f, &mut body, out))
+                .await
+                .expect("a batch never waits for the upstream");
+        let expected: Vec<u8> = (0..20).flat_map(|i| frame(i).to_vec()).collect();
+        assert_eq!(out, Bytes::from(expected), "all twenty chunks in one write");
+        assert!(after.is_none());
+        producer.abort();
+    }
+
+    #[tokio::test]
+    async fn a_lone_chunk_goes_out_at_once_and_the_end_is_reported() {
+        let (tx, rx) = mpsc::channel(1);
+        let mut body = upstream(rx);
+        let mut f = forwarding();
+        tx.send(frame(0)).await.unwrap();
+        let first = body.next().await.unwrap().unwrap();
+        let out = f.process(&first);
+        let (out, after) =
+            tokio::time::timeout(Duration::from_secs(5), coalesce(&mut f, &mut body, out))
+                .await
+                .expect("a lone chunk never waits");
+        assert_eq!(out, frame(0));
+        assert!(after.is_none());
+
+        tx.send(frame(1)).await.unwrap();
+        drop(tx);
+        let next = body.next().await.unwrap().unwrap();
+        let out = f.process(&next);
+        let (out, after) = coalesce(&mut f, &mut body, out).await;
+        assert_eq!(out, frame(1));
+        assert!(
+            matches!(after, Some(None)),
+            "the upstream's end comes with the batch"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_long_burst_is_cut_into_writes_of_bounded_size() {
+        let (tx, rx) = mpsc::channel(1);
+        let producer = tokio::spawn(async move {
+            for i in 0..2_000 {
+                tx.send(frame(i)).await.unwrap();
+            }
+        });
+        let mut body = upstream(rx);
+        let mut f = forwarding();
+        let mut writes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let out = f.process(&chunk.unwrap());
+            let (out, after) = coalesce(&mut f, &mut body, out).await;
+            writes.push(out.len());
+            if after.is_some() {
+                break;
+            }
+        }
+        producer.await.unwrap();
+        let total: usize = (0..2_000).map(|i| frame(i).len()).sum();
+        assert_eq!(writes.iter().sum::<usize>(), total, "nothing lost");
+        assert!(writes.len() > 1, "{writes:?}");
+        let largest = frame(1_999).len();
+        assert!(
+            writes.iter().all(|&w| w < MAX_WRITE + largest),
+            "{writes:?}"
+        );
     }
 }
