@@ -625,9 +625,11 @@ mod tests {
     use super::*;
 
     fn frame(i: usize) -> Bytes {
-        Bytes::from(format!(
-            "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{i} \"}},\"finish_reason\":null}}]}}\n\n"
-        ))
+        let chunk = serde_json::json!({
+            "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {"content": format!("{i} ")}, "finish_reason": null}],
+        });
+        Bytes::from(format!("data: {chunk}\n\n"))
     }
 
     fn forwarding() -> Forward {
