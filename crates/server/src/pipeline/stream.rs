@@ -159,7 +159,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         tx,
         save,
     };
-    state.tasks.spawn(task.run(f, body));
+    state.tasks.spawn(Box::new(task).run(Box::new(f), body));
     Attempt::Done(resp)
 }
 
@@ -543,9 +543,11 @@ struct Task {
 }
 
 impl Task {
+    /// `self` and `f` come boxed: an `async fn` keeps its arguments twice in its future (as
+    /// captured and as moved locals), and this future lives as long as its stream.
     async fn run(
-        mut self,
-        mut f: Forward,
+        mut self: Box<Self>,
+        mut f: Box<Forward>,
         mut body: impl futures_util::Stream<Item = reqwest::Result<Bytes>> + Unpin,
     ) {
         f.sniff_from_now();

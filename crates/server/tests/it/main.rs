@@ -21,4 +21,5 @@ mod oauth;
 mod passthrough_sniff;
 mod responses_state;
 mod shutdown;
+mod stream_silence;
 mod upstreams;
