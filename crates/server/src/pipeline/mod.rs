@@ -11,10 +11,10 @@
 //!
 //! Files: `failover` (the attempt loop), `wait` (parking in a pool's wait queue), `early`
 //! (a stream's head sent while it waits, and pings until its answer), `attempt`
-//! (one upstream call and its classification), `stream` (peek-then-commit and
-//! the forwarding task), `upstream` (URLs and headers), `passthrough` (byte-level body edits),
-//! `mock` (the built-in provider), `record` (usage records), `history` (Responses API state:
-//! `previous_response_id` and `store`).
+//! (one upstream call and its classification), `stream` (peek-then-commit and the body
+//! that relays a committed stream), `upstream` (URLs and headers), `passthrough`
+//! (byte-level body edits), `mock` (the built-in provider), `record` (usage records),
+//! `history` (Responses API state: `previous_response_id` and `store`).
 
 mod attempt;
 mod count;
