@@ -636,6 +636,10 @@ impl Relay {
             tracing::info!(request_id = %rec.record.request_id, %message, "stream ended with an error");
             rec.record.error_class = Some("stream_error".into());
         }
+        // Dropped outside a runtime (it is shutting down): nothing can be sent any more.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
         let tasks = state.tasks.clone();
         tasks.spawn(async move { rec.send(&state).await });
     }
