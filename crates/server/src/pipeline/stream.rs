@@ -739,17 +739,22 @@ mod tests {
             .expect("a batch never waits for the upstream once it has bytes")
     }
 
-    #[tokio::test]
-    async fn a_burst_the_upstream_task_hands_over_one_at_a_time_goes_out_as_one_write() {
+    /// A burst of twenty chunks from an upstream that then stays open: a batch must end
+    /// without waiting for more.
+    fn burst() -> (Gather, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(1);
         let producer = tokio::spawn(async move {
             for i in 0..20 {
                 tx.send(frame(i)).await.unwrap();
             }
-            // Holds the stream open: the batch must end without waiting for more.
             std::future::pending::<()>().await;
         });
-        let mut g = gather(rx);
+        (gather(rx), producer)
+    }
+
+    #[tokio::test]
+    async fn a_burst_the_upstream_task_hands_over_one_at_a_time_goes_out_as_one_write() {
+        let (mut g, producer) = burst();
         let expected: Vec<u8> = (0..20).flat_map(|i| frame(i).to_vec()).collect();
         assert_eq!(next(&mut g).await, Batch::Open(Bytes::from(expected)));
         producer.abort();
@@ -757,14 +762,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_still_goes_out_as_one_write_when_polled_again_at_once_as_hyper_does() {
-        let (tx, rx) = mpsc::channel(1);
-        let producer = tokio::spawn(async move {
-            for i in 0..20 {
-                tx.send(frame(i)).await.unwrap();
-            }
-            std::future::pending::<()>().await;
-        });
-        let mut g = gather(rx);
+        let (mut g, producer) = burst();
         // hyper's dispatcher polls a pending body once more before its task yields.
         let batch = std::future::poll_fn(|cx| match g.poll_batch(cx) {
             Poll::Pending => g.poll_batch(cx),

@@ -6,7 +6,7 @@ use crate::support;
 
 use serde_json::json;
 use support::{client, Gateway};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// An upstream that answers every request with `parts`, each written (and flushed) at once,
@@ -18,18 +18,7 @@ async fn raw_upstream(parts: Vec<String>) -> String {
         while let Ok((mut sock, _)) = listener.accept().await {
             let parts = parts.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut seen = Vec::new();
-                // Read the request head and body (the body is small; stop at a quiet moment).
-                loop {
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    seen.extend_from_slice(&buf[..n]);
-                    if n == 0 || seen.windows(4).any(|w| w == b"\r\n\r\n") && n < buf.len() {
-                        break;
-                    }
-                }
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
-                let _ = sock.write_all(head.as_bytes()).await;
+                support::open_event_stream(&mut sock).await;
                 for p in parts {
                     let _ = sock.write_all(p.as_bytes()).await;
                     let _ = sock.flush().await;

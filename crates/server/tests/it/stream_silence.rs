@@ -9,7 +9,7 @@ use crate::support;
 use serde_json::json;
 use support::{client, eventually, Gateway};
 use switchyard_server::state::Limits;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 /// An upstream that answers with `first`, waits `pause` (forever when `None`), then sends
@@ -21,17 +21,7 @@ async fn pausing_upstream(first: String, pause: Option<Duration>, rest: String) 
         while let Ok((mut sock, _)) = listener.accept().await {
             let (first, rest) = (first.clone(), rest.clone());
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut seen = Vec::new();
-                loop {
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    seen.extend_from_slice(&buf[..n]);
-                    if n == 0 || seen.windows(4).any(|w| w == b"\r\n\r\n") && n < buf.len() {
-                        break;
-                    }
-                }
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
-                let _ = sock.write_all(head.as_bytes()).await;
+                support::open_event_stream(&mut sock).await;
                 let _ = sock.write_all(first.as_bytes()).await;
                 match pause {
                     Some(pause) => tokio::time::sleep(pause).await,

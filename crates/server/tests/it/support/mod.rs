@@ -187,3 +187,21 @@ mock = { chunks = 3 }
 model = "*"
 targets = [{ provider = "mock" }]
 "#;
+
+/// A hand-written upstream's side of one exchange, up to its body: reads the request (head and
+/// a small body, until a quiet moment) and writes a `200` event-stream head for an answer that
+/// ends when the connection closes.
+pub async fn open_event_stream(sock: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 65536];
+    let mut seen = Vec::new();
+    loop {
+        let n = sock.read(&mut buf).await.unwrap_or(0);
+        seen.extend_from_slice(&buf[..n]);
+        if n == 0 || seen.windows(4).any(|w| w == b"\r\n\r\n") && n < buf.len() {
+            break;
+        }
+    }
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+    let _ = sock.write_all(head.as_bytes()).await;
+}
