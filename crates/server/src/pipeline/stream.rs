@@ -169,7 +169,6 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         last_event: now,
         idle,
         wait,
-        done: false,
         end: Some(End {
             state: state.clone(),
             rec: rec.clone(),
@@ -574,7 +573,7 @@ struct Relay {
     last_event: Instant,
     idle: Duration,
     wait: Duration,
-    done: bool,
+    /// Until the stream is settled: `None` once it has ended (or the client left).
     end: Option<End>,
 }
 
@@ -618,7 +617,6 @@ impl Relay {
         else {
             return;
         };
-        self.gather.upstream = Box::pin(futures_util::stream::empty());
         drop(lease);
         let f = &mut self.gather.f;
         rec.usage(&f.usage);
@@ -657,7 +655,7 @@ impl http_body::Body for Relay {
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(http_body::Frame::data(first))));
         }
-        if this.done {
+        if this.end.is_none() {
             return Poll::Ready(None);
         }
         let batch = match this.gather.poll_batch(cx) {
@@ -673,7 +671,6 @@ impl http_body::Body for Relay {
         let bytes = match batch {
             Batch::Open(bytes) => bytes,
             Batch::Last(bytes) => {
-                this.done = true;
                 this.settle(false);
                 if bytes.is_empty() {
                     return Poll::Ready(None);
@@ -685,7 +682,7 @@ impl http_body::Body for Relay {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done && self.first.is_none()
+        self.end.is_none() && self.first.is_none()
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::support;
 
 use serde_json::json;
-use support::{client, Gateway};
+use support::{client, openai_chunk, Gateway, OPENAI_USAGE};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
@@ -30,15 +30,6 @@ async fn raw_upstream(parts: Vec<String>) -> String {
     });
     url
 }
-
-fn openai_chunk(content: &str, finish: Option<&str>) -> String {
-    let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
-    format!(
-        "data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":{finish}}}]}}\n\n"
-    )
-}
-
-const USAGE: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}\n\n";
 
 async fn run(parts: Vec<String>) -> (String, switchyard_core::usage::UsageRecord) {
     let url = raw_upstream(parts).await;
@@ -77,7 +68,7 @@ async fn a_whole_answer_in_the_first_read_is_complete() {
     let all = [
         openai_chunk("Hello", None),
         openai_chunk(" there", Some("stop")),
-        USAGE.to_string(),
+        OPENAI_USAGE.to_string(),
         "data: [DONE]\n\n".to_string(),
     ]
     .concat();
@@ -90,7 +81,7 @@ async fn a_whole_answer_in_the_first_read_is_complete() {
 #[tokio::test]
 async fn a_finish_reason_read_early_needs_no_done() {
     let first = [openai_chunk("Hello", None), openai_chunk("!", Some("stop"))].concat();
-    let (body, record) = run(vec![first, USAGE.to_string()]).await;
+    let (body, record) = run(vec![first, OPENAI_USAGE.to_string()]).await;
     assert!(!body.contains("\"error\""), "{body}");
     assert_eq!(record.output_tokens, 7);
     assert_eq!(record.error_class, None, "{record:?}");
@@ -113,7 +104,7 @@ async fn usage_arriving_after_commit_is_recorded() {
     let (body, record) = run(vec![
         openai_chunk("Hello", None),
         openai_chunk(" there", Some("stop")),
-        USAGE.to_string(),
+        OPENAI_USAGE.to_string(),
         "data: [DONE]\n\n".to_string(),
     ])
     .await;

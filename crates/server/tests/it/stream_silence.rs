@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::support;
 
 use serde_json::json;
-use support::{client, eventually, Gateway};
+use support::{client, eventually, openai_chunk, Gateway, OPENAI_USAGE};
+use switchyard_core::usage::UsageRecord;
 use switchyard_server::state::Limits;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -34,16 +35,6 @@ async fn pausing_upstream(first: String, pause: Option<Duration>, rest: String) 
     });
     url
 }
-
-fn chunk(content: &str, finish: Option<&str>) -> String {
-    let chunk = json!({
-        "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "up-model",
-        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
-    });
-    format!("data: {chunk}\n\n")
-}
-
-const USAGE: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}\n\n";
 
 async fn gateway(url: &str, idle: &str) -> Gateway {
     let limits = Limits {
@@ -81,16 +72,8 @@ fn request(gw: &Gateway) -> reqwest::RequestBuilder {
         )
 }
 
-#[tokio::test]
-async fn a_quiet_upstream_gets_the_client_pings_and_then_the_rest() {
-    let rest = [
-        chunk(" there", Some("stop")),
-        USAGE.to_string(),
-        "data: [DONE]\n\n".into(),
-    ]
-    .concat();
-    let url = pausing_upstream(chunk("Hello", None), Some(Duration::from_millis(700)), rest).await;
-    let gw = gateway(&url, "30s").await;
+/// The whole streamed answer, and the request's usage record once the gateway has stopped.
+async fn answer(gw: Gateway) -> (String, UsageRecord) {
     let body = request(&gw)
         .send()
         .await
@@ -98,31 +81,41 @@ async fn a_quiet_upstream_gets_the_client_pings_and_then_the_rest() {
         .text()
         .await
         .expect("body");
+    let record = gw.stop().await.pop().expect("a record");
+    (body, record)
+}
+
+#[tokio::test]
+async fn a_quiet_upstream_gets_the_client_pings_and_then_the_rest() {
+    let rest = [
+        openai_chunk(" there", Some("stop")),
+        OPENAI_USAGE.to_string(),
+        "data: [DONE]\n\n".into(),
+    ]
+    .concat();
+    let url = pausing_upstream(
+        openai_chunk("Hello", None),
+        Some(Duration::from_millis(700)),
+        rest,
+    )
+    .await;
+    let (body, record) = answer(gateway(&url, "30s").await).await;
     let hello = body.find("Hello").expect("first chunk");
     let there = body.find(" there").expect("the rest");
     let pings = body[hello..there].matches("ping").count();
     assert!(pings >= 3, "pings while the upstream was quiet: {body}");
     assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
-    let record = gw.stop().await.pop().expect("a record");
     assert_eq!((record.input_tokens, record.output_tokens), (11, 7));
     assert_eq!(record.error_class, None, "{record:?}");
 }
 
 #[tokio::test]
 async fn a_silence_past_the_idle_limit_ends_the_stream_with_an_error_event() {
-    let url = pausing_upstream(chunk("Hello", None), None, String::new()).await;
-    let gw = gateway(&url, "600ms").await;
-    let body = request(&gw)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let url = pausing_upstream(openai_chunk("Hello", None), None, String::new()).await;
+    let (body, record) = answer(gateway(&url, "600ms").await).await;
     assert!(body.contains("Hello"), "{body}");
     assert!(body.contains("ping"), "pinged before giving up: {body}");
     assert!(body.contains("went silent"), "{body}");
-    let record = gw.stop().await.pop().expect("a record");
     assert_eq!(
         record.error_class.as_deref(),
         Some("stream_error"),
@@ -132,7 +125,7 @@ async fn a_silence_past_the_idle_limit_ends_the_stream_with_an_error_event() {
 
 #[tokio::test]
 async fn a_client_leaving_mid_stream_leaves_a_record() {
-    let url = pausing_upstream(chunk("Hello", None), None, String::new()).await;
+    let url = pausing_upstream(openai_chunk("Hello", None), None, String::new()).await;
     let gw = gateway(&url, "30s").await;
     let mut resp = request(&gw).send().await.expect("request");
     let first = resp.chunk().await.expect("read").expect("a first chunk");

@@ -205,3 +205,14 @@ pub async fn open_event_stream(sock: &mut tokio::net::TcpStream) {
     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
     let _ = sock.write_all(head.as_bytes()).await;
 }
+
+/// An OpenAI chat stream frame carrying `content`, with `finish` as its finish reason.
+pub fn openai_chunk(content: &str, finish: Option<&str>) -> String {
+    let finish = finish.map_or("null".to_string(), |f| format!("\"{f}\""));
+    format!(
+        "data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":{finish}}}]}}\n\n"
+    )
+}
+
+/// The usage-only OpenAI chat frame that ends a stream asked for usage: 11 in, 7 out.
+pub const OPENAI_USAGE: &str = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"up-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}\n\n";
