@@ -61,7 +61,7 @@ pub async fn check_one(
         };
     };
     let verdict = match state.tokens.auth(&state.http, provider, credential).await {
-        Ok(auth) => upstream::verify(&state.http, provider, &auth).await,
+        Ok(auth) => upstream::verify(&state.egress, provider, &auth).await,
         Err(RefreshError::Refused(reason)) => upstream::Verdict {
             ok: false,
             // Reported as the refusal it is, so the credential is marked below.

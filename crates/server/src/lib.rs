@@ -17,12 +17,14 @@
 //! - [`metrics`]: Prometheus counters from usage records and scrape-time gauges.
 //! - `telemetry` (feature `otel`): OpenTelemetry spans of requests, GenAI conventions.
 //! - [`oauth`]: access tokens of refresh-token credentials, refreshed single-flight.
+//! - [`egress`]: the HTTP client upstream requests leave through (pool, TLS, proxies).
 //! - [`checks`]: the health loop verifying credentials with each provider's cheapest call.
 
 pub mod api;
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod egress;
 pub mod ingress;
 pub mod metrics;
 pub mod oauth;

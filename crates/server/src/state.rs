@@ -159,6 +159,9 @@ impl Default for Limits {
 #[derive(Debug)]
 pub struct Shared {
     pub snapshot: ArcSwap<Snapshot>,
+    /// Upstream requests: chat, embeddings, token counts, credential checks.
+    pub egress: crate::egress::Egress,
+    /// OAuth token endpoints (form posts and JSON answers, off the request path).
     pub http: reqwest::Client,
     pub usage: UsageHandle,
     pub metrics: crate::metrics::Metrics,
@@ -213,13 +216,14 @@ impl AppState {
             .pool_max_idle_per_host(256)
             .pool_idle_timeout(Duration::from_secs(90))
             .connect_timeout(Duration::from_secs(10))
-            // An upstream redirect is not followed: it would carry the credential elsewhere,
-            // and checking every answer for one costs a URL parse per request.
+            // A token endpoint's redirect is not followed: it would carry the refresh token
+            // elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self(Arc::new(Shared {
             snapshot: ArcSwap::from_pointee(snapshot),
+            egress: crate::egress::Egress::new(),
             http,
             usage,
             metrics: crate::metrics::Metrics::new(),

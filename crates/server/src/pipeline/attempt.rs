@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -21,6 +21,7 @@ use super::{
     for_upstream, now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, Request,
     UpstreamModel,
 };
+use crate::egress::{self, SendError};
 use crate::oauth::RefreshError;
 use crate::render::ApiError;
 use crate::state::AppState;
@@ -111,7 +112,7 @@ pub(crate) async fn run(
     let url = upstream::url(provider, model, req.stream);
     let headers = upstream::headers(provider, &auth, &call.headers);
     let sent = Instant::now();
-    let send = state.http.post(&url).headers(headers).body(body).send();
+    let send = state.egress.send(Method::POST, &url, headers, body);
     let resp = match tokio::time::timeout(provider.timeouts.first_byte, send).await {
         Err(_) => {
             rec.waited(sent.elapsed());
@@ -121,6 +122,8 @@ pub(crate) async fn run(
                 "the upstream did not answer in time",
             ));
         }
+        // A model name that cannot be part of a URL (Gemini's go in the path).
+        Ok(Err(e @ SendError::Url(_))) => return Attempt::Fail(ApiError::invalid(e.to_string())),
         Ok(Err(e)) => {
             rec.waited(sent.elapsed());
             let outcome = if e.is_connect() {
@@ -203,7 +206,7 @@ pub(crate) async fn run(
         .await;
     }
     let remaining = provider.timeouts.total.saturating_sub(sent.elapsed());
-    let bytes = match tokio::time::timeout(remaining, resp.bytes()).await {
+    let bytes = match tokio::time::timeout(remaining, egress::read_all(resp.into_body())).await {
         Ok(Ok(b)) => b,
         Ok(Err(_)) | Err(_) => {
             rec.waited(sent.elapsed());
@@ -274,7 +277,7 @@ async fn done(state: &AppState, rec: &mut Recorder, lease: Lease, body: Bytes) -
 /// The quota an upstream answer's headers announce: rate-limit headers, and `retry-after-ms`
 /// or `retry-after` (seconds or an HTTP date). Garbage (`inf`, `1e30`, negative) reads as
 /// absent rather than as a panic or a century.
-pub(crate) fn read_headers(headers: &reqwest::header::HeaderMap) -> QuotaReading {
+pub(crate) fn read_headers(headers: &axum::http::HeaderMap) -> QuotaReading {
     let pairs = headers
         .iter()
         .filter(|(name, _)| {
@@ -285,9 +288,9 @@ pub(crate) fn read_headers(headers: &reqwest::header::HeaderMap) -> QuotaReading
     read_quota(pairs, now_std(), unix_ms())
 }
 
-async fn read_limited(resp: reqwest::Response, limit: usize, within: Duration) -> Bytes {
+async fn read_limited(resp: egress::Response, limit: usize, within: Duration) -> Bytes {
     let mut out = Vec::new();
-    let mut body = resp.bytes_stream();
+    let mut body = egress::data(resp.into_body());
     let read = async {
         while let Some(Ok(chunk)) = body.next().await {
             let room = limit.saturating_sub(out.len());

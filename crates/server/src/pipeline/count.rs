@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use switchyard_core::config::{ProviderKind, Strategy};
@@ -15,6 +15,7 @@ use switchyard_core::pool::{classify, Outcome, Selection};
 use switchyard_protocol::{ir, Dialect, EncodeOptions};
 
 use super::{for_upstream, now_std, passthrough, upstream, UpstreamModel};
+use crate::egress;
 use crate::state::AppState;
 
 /// Longest wait for a count: clients call it before every turn, and an estimate is a fine
@@ -81,7 +82,9 @@ pub async fn count_tokens(
         .await
         .ok()?;
     let headers = upstream::headers(provider, &auth, client_headers);
-    let send = state.http.post(&url).headers(headers).body(payload).send();
+    let send = state
+        .egress
+        .send(Method::POST, &url, headers, Bytes::from(payload));
     let deadline = provider.timeouts.first_byte.min(COUNT_DEADLINE);
     let resp = match tokio::time::timeout(deadline, send).await {
         Ok(Ok(r)) => r,
@@ -105,7 +108,7 @@ pub async fn count_tokens(
         tracing::debug!(provider = %provider.name, status, "upstream token count failed; estimating");
         return None;
     }
-    let bytes = tokio::time::timeout(deadline, resp.bytes())
+    let bytes = tokio::time::timeout(deadline, egress::read_all(resp.into_body()))
         .await
         .ok()?
         .ok()?;

@@ -2,7 +2,7 @@
 //! with only the model rewritten, through the same pool and retry rules as generation. Other
 //! upstream kinds have no such endpoint in this dialect, so routes to them are refused.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use switchyard_core::config::{ProviderKind, Strategy};
@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::record::Recorder;
 use super::{now_std, passthrough, upstream, Call};
+use crate::egress;
 use crate::render::ApiError;
 use crate::state::AppState;
 
@@ -89,12 +90,7 @@ pub async fn handle(state: AppState, call: Call) -> Response {
             };
             let headers = upstream::headers(provider, &auth, &call.headers);
             let sent = Instant::now();
-            let send = state
-                .http
-                .post(&url)
-                .headers(headers)
-                .body(body.clone())
-                .send();
+            let send = state.egress.send(Method::POST, &url, headers, body.clone());
             let result = tokio::time::timeout(provider.timeouts.total, async {
                 let r = send.await?;
                 let status = r.status().as_u16();
@@ -103,7 +99,8 @@ pub async fn handle(state: AppState, call: Call) -> Response {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<u64>().ok());
-                Ok::<_, reqwest::Error>((status, retry_after, r.bytes().await?))
+                let bytes = egress::read_all(r.into_body()).await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, retry_after, bytes))
             })
             .await;
             rec.waited(sent.elapsed());

@@ -42,7 +42,7 @@ pub(crate) struct Start<'a> {
     pub provider: &'a ProviderConfig,
     pub pool: &'a Pool,
     pub lease: Lease,
-    pub resp: reqwest::Response,
+    pub resp: crate::egress::Response,
     pub sent: Instant,
     pub rec: &'a mut Recorder,
     pub upstream: Dialect,
@@ -83,7 +83,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         (false, _) => Mode::Translate,
     };
     let mut f = Forward::new(upstream, call.dialect, mode, include_usage, save.is_some());
-    let mut body = resp.bytes_stream();
+    let mut body = crate::egress::data(resp.into_body());
     let deadline = sent + provider.timeouts.first_byte;
     let mut first = BytesMut::new();
     loop {
@@ -481,7 +481,8 @@ fn strip_usage_frame(frame: &sse::Frame, out: &mut Vec<u8>) {
 const MAX_WRITE: usize = 64 * 1024;
 
 /// A boxed upstream body: chunks as the upstream connection decodes them.
-type Upstream = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type Upstream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
 
 /// How a batch of client bytes came to an end.
 #[derive(Debug, PartialEq, Eq)]

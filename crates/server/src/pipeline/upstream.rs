@@ -2,9 +2,11 @@
 //! auth header in the provider's own form; and the client headers that matter to it. Hop-by-hop
 //! headers and the client's own credentials never reach an upstream.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use bytes::Bytes;
 use switchyard_core::config::{ProviderConfig, ProviderKind};
 
+use crate::egress::Egress;
 pub use crate::oauth::Auth;
 
 /// Client headers forwarded to upstreams of the matching kind: they change what the upstream
@@ -110,7 +112,7 @@ pub struct Verdict {
 
 /// Checks a credential with the cheapest call its provider offers: listing models, which
 /// costs no tokens. A mock provider is always fine.
-pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, auth: &Auth<'_>) -> Verdict {
+pub async fn verify(egress: &Egress, provider: &ProviderConfig, auth: &Auth<'_>) -> Verdict {
     let base = &provider.base_url;
     let url = match provider.kind {
         ProviderKind::OpenAi | ProviderKind::OpenAiResponses => format!("{base}/models"),
@@ -124,10 +126,12 @@ pub async fn verify(http: &reqwest::Client, provider: &ProviderConfig, auth: &Au
             }
         }
     };
-    let send = http
-        .get(&url)
-        .headers(headers(provider, auth, &HeaderMap::new()))
-        .send();
+    let send = egress.send(
+        Method::GET,
+        &url,
+        headers(provider, auth, &HeaderMap::new()),
+        Bytes::new(),
+    );
     // A check that has not answered in 15 s failed (of the network, not of the credential).
     let deadline = provider
         .timeouts
