@@ -1,5 +1,6 @@
 //! JSON helpers shared by the dialects: decoding with the failing field's path in the error,
-//! and tool-argument parsing that never loses what the model produced.
+//! tool-argument parsing that never loses what the model produced, and the pieces the stream
+//! encoders use to write their common events straight into the output.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -82,6 +83,29 @@ pub fn arguments_object(input: &Value) -> Value {
             Value::Object(m)
         }
     }
+}
+
+// Writers of single JSON values for the stream encoders that write an event's bytes directly
+// rather than through a `Value`. Each writes what serde_json's compact serializer writes for the
+// same value, so a direct event and one serialized from a `Value` are the same bytes.
+
+/// A JSON string, escaped by serde_json itself.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail, and a str always serializes.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// A JSON string, or `null`.
+pub(crate) fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+pub(crate) fn write_uint(out: &mut Vec<u8>, n: u64) {
+    // As for `write_str`: cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &n);
 }
 
 #[cfg(test)]

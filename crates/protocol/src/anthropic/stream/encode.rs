@@ -19,7 +19,7 @@ use super::super::error::to_detail;
 use super::super::response::{stop_reason_to_wire, usage_to_wire};
 use super::super::wire::{self, Block as WireBlock, KnownBlock};
 use crate::ir::{BlockStart, Delta, Signature, StopReason, StreamEvent, ToolCallKind, Usage};
-use crate::{ids, signature, sse, Dialect, EncodeOptions};
+use crate::{ids, json, signature, sse, Dialect, EncodeOptions};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Open {
@@ -200,9 +200,9 @@ fn write_block_start(out: &mut Vec<u8>, index: usize, block: &BlockStart) -> Ope
         BlockStart::ToolUse { id, name, kind, .. } if *kind != ToolCallKind::Server => {
             write_block_start_raw(out, index, |out| {
                 out.extend_from_slice(br#"{"type":"tool_use","id":"#);
-                json_str(out, &ids::anthropic_tool_id(id));
+                json::write_str(out, &ids::anthropic_tool_id(id));
                 out.extend_from_slice(br#","name":"#);
-                json_str(out, name);
+                json::write_str(out, name);
                 out.extend_from_slice(br#","input":{}}"#);
             });
             return match kind {
@@ -276,13 +276,13 @@ const MESSAGE_STOP: &[u8] = b"event: message_stop\ndata: {\"type\":\"message_sto
 fn write_delta(out: &mut Vec<u8>, index: usize, kind: &str, field: &str, value: &str) {
     out.extend_from_slice(b"event: content_block_delta\ndata: ");
     out.extend_from_slice(br#"{"type":"content_block_delta","index":"#);
-    json_uint(out, index as u64);
+    json::write_uint(out, index as u64);
     out.extend_from_slice(br#","delta":{"type":""#);
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(br#"",""#);
     out.extend_from_slice(field.as_bytes());
     out.extend_from_slice(br#"":"#);
-    json_str(out, value);
+    json::write_str(out, value);
     out.extend_from_slice(b"}}\n\n");
 }
 
@@ -290,7 +290,7 @@ fn write_delta(out: &mut Vec<u8>, index: usize, kind: &str, field: &str, value: 
 fn write_block_start_raw(out: &mut Vec<u8>, index: usize, block: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(b"event: content_block_start\ndata: ");
     out.extend_from_slice(br#"{"type":"content_block_start","index":"#);
-    json_uint(out, index as u64);
+    json::write_uint(out, index as u64);
     out.extend_from_slice(br#","content_block":"#);
     block(out);
     out.extend_from_slice(b"}\n\n");
@@ -299,7 +299,7 @@ fn write_block_start_raw(out: &mut Vec<u8>, index: usize, block: impl FnOnce(&mu
 fn write_block_stop(out: &mut Vec<u8>, index: usize) {
     out.extend_from_slice(b"event: content_block_stop\ndata: ");
     out.extend_from_slice(br#"{"type":"content_block_stop","index":"#);
-    json_uint(out, index as u64);
+    json::write_uint(out, index as u64);
     out.extend_from_slice(b"}\n\n");
 }
 
@@ -314,36 +314,18 @@ fn write_message_delta(
     let usage = usage_to_wire(usage, Map::new());
     out.extend_from_slice(b"event: message_delta\ndata: ");
     out.extend_from_slice(br#"{"type":"message_delta","delta":{"stop_reason":"#);
-    json_opt_str(out, stop_reason);
+    json::write_opt_str(out, stop_reason);
     out.extend_from_slice(br#","stop_sequence":"#);
-    json_opt_str(out, stop_sequence);
+    json::write_opt_str(out, stop_sequence);
     out.extend_from_slice(br#"},"usage":{"input_tokens":"#);
-    json_uint(out, usage.input_tokens);
+    json::write_uint(out, usage.input_tokens);
     out.extend_from_slice(br#","cache_creation_input_tokens":"#);
-    json_uint(out, usage.cache_creation_input_tokens);
+    json::write_uint(out, usage.cache_creation_input_tokens);
     out.extend_from_slice(br#","cache_read_input_tokens":"#);
-    json_uint(out, usage.cache_read_input_tokens);
+    json::write_uint(out, usage.cache_read_input_tokens);
     out.extend_from_slice(br#","output_tokens":"#);
-    json_uint(out, usage.output_tokens);
+    json::write_uint(out, usage.output_tokens);
     out.extend_from_slice(b"}}\n\n");
-}
-
-/// A JSON string, escaped by serde_json as `to_bytes` escapes it.
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail, and a str always serializes.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => json_str(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
-fn json_uint(out: &mut Vec<u8>, n: u64) {
-    // As for `json_str`: cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &n);
 }
 
 #[cfg(test)]
