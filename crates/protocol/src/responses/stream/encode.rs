@@ -10,6 +10,13 @@
 //! foreign signature (Gemini's) is preceded by a reasoning item carrying it, as in buffered
 //! responses. A mid-stream
 //! `Error` becomes one `error` event (the SDK raises it), and nothing follows it.
+//!
+//! The events a stream repeats, its deltas (`response.output_text.delta`,
+//! `response.reasoning_summary_text.delta`, `response.function_call_arguments.delta` and
+//! `response.custom_tool_call_input.delta`), are written straight into the output as the bytes
+//! `emit` writes for them, without building a `serde_json::Value` per event; every other event,
+//! once per item or per response, still goes through `emit`. The tests compare the two ways
+//! byte for byte.
 
 use serde_json::{json, Map, Value};
 
@@ -18,7 +25,7 @@ use crate::ir::{
 };
 use crate::responses::items::encode_citation;
 use crate::responses::response::{add_sdk_defaults, stop_reason_to_wire, usage_to_wire};
-use crate::{ids, signature, sse, Dialect, EncodeOptions};
+use crate::{ids, json, signature, sse, Dialect, EncodeOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -128,6 +135,19 @@ impl StreamEncoder {
         self.seq += 1;
         let data = serde_json::to_string(&Value::Object(obj)).unwrap_or_default();
         sse::write_frame(out, Some(ty), &data);
+    }
+
+    /// The delta event carrying `text` for the item `cur`, written directly (see `write_delta`).
+    fn emit_delta(&mut self, out: &mut Vec<u8>, cur: &Current, text: &str) {
+        write_delta(
+            out,
+            cur.kind,
+            self.seq,
+            &cur.item_id,
+            cur.output_index,
+            text,
+        );
+        self.seq += 1;
     }
 
     fn response_object(&self, status: &str, reason: Option<String>, final_usage: bool) -> Value {
@@ -285,14 +305,12 @@ impl StreamEncoder {
         let Some(mut cur) = self.current.take() else {
             return;
         };
-        let at = json!({"item_id": cur.item_id, "output_index": cur.output_index});
         match (cur.kind, delta) {
             (Kind::Text, Delta::Text(s)) => {
                 cur.text.push_str(s);
-                let fields = with(at, json!({"content_index": 0, "delta": s, "logprobs": []}));
-                self.emit(out, "response.output_text.delta", fields);
+                self.emit_delta(out, &cur, s);
             }
-            (Kind::Text, Delta::Citation(c)) => self.annotation(&mut cur, c, at, out),
+            (Kind::Text, Delta::Citation(c)) => self.annotation(&mut cur, c, out),
             (Kind::Thinking, Delta::Thinking(s)) => {
                 if !cur.summary_open {
                     cur.summary_open = true;
@@ -301,23 +319,16 @@ impl StreamEncoder {
                     self.emit(
                         out,
                         "response.reasoning_summary_part.added",
-                        with(at.clone(), part),
+                        with(at(&cur), part),
                     );
                 }
                 cur.text.push_str(s);
-                let fields = with(at, json!({"summary_index": 0, "delta": s}));
-                self.emit(out, "response.reasoning_summary_text.delta", fields);
+                self.emit_delta(out, &cur, s);
             }
             (Kind::Thinking, Delta::Signature(sig)) => cur.signature = Some(sig.clone()),
-            (Kind::Function, Delta::ToolInput(s)) => {
+            (Kind::Function | Kind::Custom, Delta::ToolInput(s)) => {
                 cur.text.push_str(s);
-                let fields = with(at, json!({ "delta": s }));
-                self.emit(out, "response.function_call_arguments.delta", fields);
-            }
-            (Kind::Custom, Delta::ToolInput(s)) => {
-                cur.text.push_str(s);
-                let fields = with(at, json!({ "delta": s }));
-                self.emit(out, "response.custom_tool_call_input.delta", fields);
+                self.emit_delta(out, &cur, s);
             }
             // A signature on text (Gemini) has no Responses field, nor one that arrives after
             // a tool call started; one given with the call's start went out before it.
@@ -326,12 +337,12 @@ impl StreamEncoder {
         self.current = Some(cur);
     }
 
-    fn annotation(&mut self, cur: &mut Current, c: &Citation, at: Value, out: &mut Vec<u8>) {
+    fn annotation(&mut self, cur: &mut Current, c: &Citation, out: &mut Vec<u8>) {
         let Some(annotation) = encode_citation(c) else {
             return;
         };
         let fields = with(
-            at,
+            at(cur),
             json!({"content_index": 0, "annotation_index": cur.annotations.len(), "annotation": annotation}),
         );
         cur.annotations.push(annotation);
@@ -342,7 +353,7 @@ impl StreamEncoder {
         let Some(cur) = self.current.take() else {
             return;
         };
-        let at = json!({"item_id": cur.item_id, "output_index": cur.output_index});
+        let at = at(&cur);
         match cur.kind {
             Kind::Text => {
                 let done = json!({"content_index": 0, "text": cur.text, "logprobs": []});
@@ -411,6 +422,11 @@ impl StreamEncoder {
     }
 }
 
+/// Where an item's events point: `{"item_id": …, "output_index": …}`.
+fn at(cur: &Current) -> Value {
+    json!({"item_id": cur.item_id, "output_index": cur.output_index})
+}
+
 /// `base` with `more`'s fields appended.
 fn with(base: Value, more: Value) -> Value {
     let (Value::Object(mut a), Value::Object(b)) = (base, more) else {
@@ -455,5 +471,216 @@ fn item_json(cur: &Current, status: &str) -> Value {
             "id": cur.item_id, "type": "custom_tool_call", "status": status,
             "call_id": cur.call_id, "input": cur.text, "name": cur.name,
         }),
+    }
+}
+
+// Direct writer. It writes the bytes `emit` writes for the same fields: `emit`'s object keeps
+// its keys in insertion order (the workspace builds serde_json with `preserve_order`) and
+// serde_json escapes the strings, so the data is one line.
+
+/// The delta event of an item of `kind`, as `emit` writes it with the fields `{"item_id": …,
+/// "output_index": …}` followed by the kind's own: `{"type":TY,"sequence_number":SEQ,
+/// "item_id":ID,"output_index":I,BEFORE"delta":TEXT AFTER}` as one frame named TY.
+fn write_delta(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    seq: u64,
+    item_id: &str,
+    output_index: usize,
+    text: &str,
+) {
+    // Constants that need no escaping.
+    let (ty, before, after) = match kind {
+        Kind::Text => (
+            "response.output_text.delta",
+            r#""content_index":0,"#,
+            r#","logprobs":[]"#,
+        ),
+        Kind::Thinking => (
+            "response.reasoning_summary_text.delta",
+            r#""summary_index":0,"#,
+            "",
+        ),
+        Kind::Function => ("response.function_call_arguments.delta", "", ""),
+        Kind::Custom => ("response.custom_tool_call_input.delta", "", ""),
+    };
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\ndata: {\"type\":\"");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(br#"","sequence_number":"#);
+    json::write_uint(out, seq);
+    out.extend_from_slice(br#","item_id":"#);
+    json::write_str(out, item_id);
+    out.extend_from_slice(br#","output_index":"#);
+    json::write_uint(out, output_index as u64);
+    out.push(b',');
+    out.extend_from_slice(before.as_bytes());
+    out.extend_from_slice(br#""delta":"#);
+    json::write_str(out, text);
+    out.extend_from_slice(after.as_bytes());
+    out.extend_from_slice(b"}\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const KINDS: [Kind; 4] = [Kind::Text, Kind::Thinking, Kind::Function, Kind::Custom];
+
+    /// The reference: a delta event through `emit`, with the fields the encoder built for it
+    /// before the direct writer.
+    fn via_emit(kind: Kind, seq: u64, item_id: &str, output_index: usize, s: &str) -> String {
+        let (ty, fields) = match kind {
+            Kind::Text => (
+                "response.output_text.delta",
+                json!({"content_index": 0, "delta": s, "logprobs": []}),
+            ),
+            Kind::Thinking => (
+                "response.reasoning_summary_text.delta",
+                json!({"summary_index": 0, "delta": s}),
+            ),
+            Kind::Function => (
+                "response.function_call_arguments.delta",
+                json!({ "delta": s }),
+            ),
+            Kind::Custom => (
+                "response.custom_tool_call_input.delta",
+                json!({ "delta": s }),
+            ),
+        };
+        let at = json!({"item_id": item_id, "output_index": output_index});
+        let mut encoder = StreamEncoder::new(&EncodeOptions::default());
+        encoder.seq = seq;
+        let mut out = Vec::new();
+        encoder.emit(&mut out, ty, with(at, fields));
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn direct(kind: Kind, seq: u64, item_id: &str, output_index: usize, s: &str) -> String {
+        let mut out = Vec::new();
+        write_delta(&mut out, kind, seq, item_id, output_index, s);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    const AWKWARD: [&str; 11] = [
+        "",
+        "plain text",
+        r#"say "hi""#,
+        r"back\slash \n not a newline",
+        "line\nbreak\r\nand\ttab",
+        "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+        "\u{2028}line and paragraph separators\u{2029}",
+        "é, 中文, עברית",
+        "🦀 emoji 👍🏽",
+        "</script><!--",
+        r#"{"path": "a\"b"}"#,
+    ];
+
+    #[test]
+    fn deltas_are_the_bytes_of_emit_for_awkward_strings() {
+        for s in AWKWARD {
+            for item_id in ["msg_1_0", s] {
+                // `emit` counts on from `seq`, so the largest is one short of the maximum.
+                for (seq, output_index) in [(0, 0), (7, 3), (u64::MAX - 1, usize::MAX)] {
+                    for kind in KINDS {
+                        assert_eq!(
+                            direct(kind, seq, item_id, output_index, s),
+                            via_emit(kind, seq, item_id, output_index, s),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A whole stream through the encoder: each delta goes out as its item's kind of event,
+    /// with the sequence number and item the stream has reached.
+    #[test]
+    fn encoder_writes_each_delta_as_emit_would() {
+        let tool = |index: usize, kind: ToolCallKind| StreamEvent::BlockStart {
+            index,
+            block: BlockStart::ToolUse {
+                id: format!("call_{index}"),
+                name: "edit".into(),
+                kind,
+                signature: None,
+            },
+        };
+        let delta = |index: usize, delta: Delta| StreamEvent::BlockDelta { index, delta };
+        let events = [
+            StreamEvent::MessageStart {
+                id: "resp_1".into(),
+                model: "gpt-5".into(),
+                usage: Usage::default(),
+            },
+            StreamEvent::BlockStart {
+                index: 0,
+                block: BlockStart::Text,
+            },
+            delta(0, Delta::Text("a \"b\"\n".into())),
+            StreamEvent::BlockStop { index: 0 },
+            StreamEvent::BlockStart {
+                index: 1,
+                block: BlockStart::Thinking,
+            },
+            delta(1, Delta::Thinking("hmm\u{2028}".into())),
+            StreamEvent::BlockStop { index: 1 },
+            tool(2, ToolCallKind::Function),
+            delta(2, Delta::ToolInput(r#"{"a":1}"#.into())),
+            StreamEvent::BlockStop { index: 2 },
+            tool(3, ToolCallKind::Custom),
+            delta(3, Delta::ToolInput("ls\t-l".into())),
+            StreamEvent::BlockStop { index: 3 },
+            StreamEvent::MessageStop,
+        ];
+        let mut encoder = StreamEncoder::new(&EncodeOptions::default());
+        let mut out = Vec::new();
+        for ev in &events {
+            encoder.encode(ev, &mut out);
+        }
+        let out = String::from_utf8(out).expect("UTF-8");
+        // Sequence numbers: created 0, in_progress 1; the text item's added 2, part added 3,
+        // delta 4, then three done events; the reasoning item's added 8, summary part 9, delta
+        // 10, then three done events; each call's added event comes just before its delta.
+        let expected = [
+            via_emit(Kind::Text, 4, "msg_1_0", 0, "a \"b\"\n"),
+            via_emit(Kind::Thinking, 10, "rs_1_1", 1, "hmm\u{2028}"),
+            via_emit(Kind::Function, 15, "fc_1_2", 2, r#"{"a":1}"#),
+            via_emit(Kind::Custom, 19, "ctc_1_3", 3, "ls\t-l"),
+        ];
+        for frame in expected {
+            assert!(out.contains(&frame), "{frame:?} not in {out}");
+        }
+    }
+
+    /// Any text, control characters, quotes, backslashes and non-ASCII included.
+    fn text() -> impl Strategy<Value = String> {
+        let chars = prop_oneof![
+            any::<char>(),
+            prop::sample::select(vec![
+                '"', '\\', '\n', '\r', '\t', '\u{0}', '\u{1f}', '\u{7f}', '\u{2028}', '\u{2029}',
+                'é', '/', '🦀',
+            ]),
+        ];
+        prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn deltas_are_the_bytes_of_emit(
+            kind in prop::sample::select(KINDS.to_vec()),
+            seq in 0..u64::MAX,
+            item_id in text(),
+            output_index in any::<usize>(),
+            s in text(),
+        ) {
+            prop_assert_eq!(
+                direct(kind, seq, &item_id, output_index, &s),
+                via_emit(kind, seq, &item_id, output_index, &s)
+            );
+        }
     }
 }
