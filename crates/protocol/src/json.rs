@@ -108,6 +108,21 @@ pub(crate) fn write_uint(out: &mut Vec<u8>, n: u64) {
     let _ = serde_json::to_writer(&mut *out, &n);
 }
 
+/// Any text for the encoders' property tests: control characters, quotes, backslashes, the
+/// line separators JSON allows raw and JavaScript does not, and non-ASCII.
+#[cfg(test)]
+pub(crate) fn any_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let chars = prop_oneof![
+        any::<char>(),
+        prop::sample::select(vec![
+            '"', '\\', '\n', '\r', '\t', '\u{0}', '\u{1f}', '\u{7f}', '\u{2028}', '\u{2029}', 'é',
+            '/', '🦀',
+        ]),
+    ];
+    prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,6 +262,12 @@ mod tests {
         (addr, task)
     }
 
+    /// An address on loopback that nothing listens on.
+    async fn dead_addr() -> std::net::SocketAddr {
+        let unused = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        unused.local_addr().unwrap()
+    }
+
     const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 
     #[tokio::test]
@@ -331,9 +337,7 @@ mod tests {
     async fn hosts_named_in_no_proxy_are_reached_directly() {
         let (upstream, seen) = one_shot(OK).await;
         // A proxy address nothing listens on: using it would fail.
-        let unused = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let dead = unused.local_addr().unwrap();
-        drop(unused);
+        let dead = dead_addr().await;
         let egress = Egress::with_proxies(
             Matcher::builder()
                 .all(format!("http://{dead}"))
@@ -354,9 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_is_a_connect_error_and_a_bad_url_is_not() {
-        let unused = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let dead = unused.local_addr().unwrap();
-        drop(unused);
+        let dead = dead_addr().await;
         let egress = Egress::with_proxies(Matcher::builder().build());
         let url = format!("http://{dead}/v1/chat/completions");
         let err = egress

@@ -330,6 +330,7 @@ fn write_message_delta(
 
 #[cfg(test)]
 mod tests {
+    use crate::json::any_text as text;
     use proptest::prelude::*;
 
     use super::*;
@@ -344,15 +345,6 @@ mod tests {
 
     fn object(v: Value) -> Map<String, Value> {
         v.as_object().cloned().expect("an object")
-    }
-
-    /// Any text, control characters, quotes, backslashes and non-ASCII included.
-    fn text() -> impl Strategy<Value = String> {
-        let chars = prop_oneof![
-            any::<char>(),
-            prop::sample::select(vec!['"', '\\', '\n', '\u{7f}', '\u{2028}', 'é', '/']),
-        ];
-        prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
     }
 
     fn direct(write_fn: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {

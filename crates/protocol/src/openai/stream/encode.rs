@@ -207,6 +207,7 @@ fn write_tool_call_delta(out: &mut Vec<u8>, k: u64, kind: ToolCallKind, piece: &
 
 #[cfg(test)]
 mod tests {
+    use crate::json::any_text as text;
     use proptest::prelude::*;
     use serde_json::Value;
 
@@ -438,18 +439,6 @@ mod tests {
         ]
         .concat();
         assert_eq!(String::from_utf8(out).expect("UTF-8"), expected);
-    }
-
-    /// Any text, control characters, quotes, backslashes and non-ASCII included.
-    fn text() -> impl Strategy<Value = String> {
-        let chars = prop_oneof![
-            any::<char>(),
-            prop::sample::select(vec![
-                '"', '\\', '\n', '\r', '\t', '\u{0}', '\u{1f}', '\u{7f}', '\u{2028}', '\u{2029}',
-                'é', '/', '🦀',
-            ]),
-        ];
-        prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
     }
 
     proptest! {

@@ -524,6 +524,7 @@ fn write_delta(
 
 #[cfg(test)]
 mod tests {
+    use crate::json::any_text as text;
     use proptest::prelude::*;
 
     use super::*;
@@ -654,18 +655,6 @@ mod tests {
         for frame in expected {
             assert!(out.contains(&frame), "{frame:?} not in {out}");
         }
-    }
-
-    /// Any text, control characters, quotes, backslashes and non-ASCII included.
-    fn text() -> impl Strategy<Value = String> {
-        let chars = prop_oneof![
-            any::<char>(),
-            prop::sample::select(vec![
-                '"', '\\', '\n', '\r', '\t', '\u{0}', '\u{1f}', '\u{7f}', '\u{2028}', '\u{2029}',
-                'é', '/', '🦀',
-            ]),
-        ];
-        prop::collection::vec(chars, 0..24).prop_map(|v| v.into_iter().collect())
     }
 
     proptest! {
