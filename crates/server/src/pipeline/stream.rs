@@ -158,14 +158,8 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     let wait = state.limits.ping_interval.min(idle);
     let relay = Relay {
         first: Some(first.freeze()).filter(|b| !b.is_empty()),
-        gather: Gather {
-            f,
-            upstream: Box::pin(body),
-            batch: Vec::new(),
-            empty_polls: 0,
-        },
+        gather: Gather::new(f, Box::pin(body), now),
         tick: Box::pin(tokio::time::sleep_until(now + wait)),
-        last_data: now,
         last_event: now,
         idle,
         wait,
@@ -480,6 +474,10 @@ fn strip_usage_frame(frame: &sse::Frame, out: &mut Vec<u8>) {
 /// Bytes one client write carries at most when the upstream bursts.
 const MAX_WRITE: usize = 64 * 1024;
 
+/// A chunk that follows the previous batch by less than this is taken as part of a burst;
+/// after a longer quiet it is taken as a lone chunk (a paced upstream, a token at a time).
+const BURST_GAP: Duration = Duration::from_millis(1);
+
 /// A boxed upstream body: chunks as the upstream connection decodes them.
 type Upstream =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
@@ -500,21 +498,44 @@ enum Batch {
 /// itself and returns `Pending`) to decode the next from what it has already read; a burst
 /// then goes to the client in one write instead of one write per chunk (a write is the most
 /// expensive thing a forwarded chunk costs). A turn that brings nothing ends the batch, so a
-/// lone chunk waits a turn, never for time; a batch stops at [`MAX_WRITE`] bytes.
+/// chunk waits a turn at most, never for time; a batch stops at [`MAX_WRITE`] bytes.
+///
+/// A chunk that comes after a quiet of [`BURST_GAP`] or more (a paced upstream) does not get
+/// the turn: it goes out with whatever is ready at once, since the turn would almost surely
+/// bring nothing and costs the client connection's task two more polls per chunk. The first
+/// chunk of a burst that follows a quiet thus goes out alone and the rest are gathered.
 struct Gather {
     f: Forward,
     upstream: Upstream,
     batch: Vec<u8>,
     /// Polls in a row that found nothing new while bytes wait in `batch`.
     empty_polls: u8,
+    /// When the last batch was handed out (or the stream committed).
+    last_data: Instant,
+    /// The batch being gathered began after a quiet: it gets no turn.
+    lone: bool,
 }
 
 impl Gather {
+    fn new(f: Forward, upstream: Upstream, now: Instant) -> Self {
+        Self {
+            f,
+            upstream,
+            batch: Vec::new(),
+            empty_polls: 0,
+            last_data: now,
+            lone: false,
+        }
+    }
+
     fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Batch> {
         let mut took = false;
         loop {
             match self.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
+                    if self.batch.is_empty() && !took {
+                        self.lone = self.last_data.elapsed() >= BURST_GAP;
+                    }
                     took = true;
                     let out = self.f.process(&chunk);
                     self.batch.extend_from_slice(&out);
@@ -544,11 +565,12 @@ impl Gather {
         // hyper's server polls a pending body once more before its task yields (an empty
         // write buffer flushes "ready"), so one empty poll is not yet the turn the upstream
         // connection needed: a batch ends at the second.
-        if self.empty_polls < 2 && self.batch.len() < MAX_WRITE {
+        if !self.lone && self.empty_polls < 2 && self.batch.len() < MAX_WRITE {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
         self.empty_polls = 0;
+        self.last_data = Instant::now();
         Poll::Ready(Batch::Open(Bytes::from(std::mem::take(&mut self.batch))))
     }
 
@@ -556,6 +578,7 @@ impl Gather {
     fn last(&mut self, tail: &[u8]) -> Batch {
         self.upstream = Box::pin(futures_util::stream::empty());
         self.batch.extend_from_slice(tail);
+        self.last_data = Instant::now();
         Batch::Last(Bytes::from(std::mem::take(&mut self.batch)))
     }
 }
@@ -570,7 +593,6 @@ struct Relay {
     gather: Gather,
     /// Fires at the next ping, or the idle limit; moved forward lazily, not per chunk.
     tick: std::pin::Pin<Box<tokio::time::Sleep>>,
-    last_data: Instant,
     last_event: Instant,
     idle: Duration,
     wait: Duration,
@@ -598,7 +620,7 @@ impl Relay {
                 ready!(self.tick.as_mut().poll(cx));
                 continue;
             }
-            if self.last_data.elapsed() >= self.idle {
+            if self.gather.last_data.elapsed() >= self.idle {
                 let out = self.gather.f.abort("the upstream went silent mid-stream");
                 return Poll::Ready(self.gather.last(&out));
             }
@@ -661,8 +683,7 @@ impl http_body::Body for Relay {
         }
         let batch = match this.gather.poll_batch(cx) {
             Poll::Ready(batch) => {
-                this.last_data = Instant::now();
-                this.last_event = this.last_data;
+                this.last_event = this.gather.last_data;
                 batch
             }
             // Bytes gathered, waiting one turn for more: not a silence.
@@ -722,12 +743,10 @@ mod tests {
         let upstream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|b| (Ok(b), rx))
         });
-        Gather {
-            f,
-            upstream: Box::pin(upstream),
-            batch: Vec::new(),
-            empty_polls: 0,
-        }
+        // As if the stream committed a moment from now: whatever comes is part of a burst,
+        // however slowly the test machine runs. The tests of lone chunks set it back.
+        let bursting = Instant::now() + Duration::from_secs(3600);
+        Gather::new(f, Box::pin(upstream), bursting)
     }
 
     async fn next(g: &mut Gather) -> Batch {
@@ -772,6 +791,18 @@ mod tests {
         let expected: Vec<u8> = (0..20).flat_map(|i| frame(i).to_vec()).collect();
         assert_eq!(batch, Batch::Open(Bytes::from(expected)));
         producer.abort();
+    }
+
+    #[tokio::test]
+    async fn a_chunk_after_a_quiet_goes_out_on_the_first_poll_without_a_turn() {
+        let (tx, rx) = mpsc::channel(1);
+        let mut g = gather(rx);
+        g.last_data = Instant::now();
+        tokio::time::sleep(BURST_GAP * 2).await;
+        tx.send(frame(0)).await.unwrap();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(g.poll_batch(&mut cx), Poll::Ready(Batch::Open(frame(0))));
     }
 
     #[tokio::test]
