@@ -8,6 +8,11 @@
 //! every chunk; usage is on the first chunk (what was known at the start) and the last.
 //! Events Gemini has no form for (redacted thinking, server-tool calls, citations, stop
 //! sequences) write nothing.
+//!
+//! The chunks a stream repeats, its text and thinking deltas, are written straight into the
+//! output as the bytes `chunk` writes for them, without building a `wire::Response` per event;
+//! the rare ones (signatures, function calls, the usage-only and finish chunks, errors) still go
+//! through the wire types. The tests compare the two ways byte for byte.
 
 use crate::gemini::error::to_envelope;
 use crate::gemini::response::{encode_stop_reason, encode_usage, mint_response_call_id};
@@ -146,8 +151,8 @@ impl StreamEncoder {
 
     fn delta(&mut self, delta: &Delta, out: &mut Vec<u8>) {
         let part = match (&mut self.open, delta) {
-            (Some(Open::Text), Delta::Text(s)) => text(s, false, None),
-            (Some(Open::Thinking), Delta::Thinking(s)) => text(s, true, None),
+            (Some(Open::Text), Delta::Text(s)) => return self.text_chunk(s, false, out),
+            (Some(Open::Thinking), Delta::Thinking(s)) => return self.text_chunk(s, true, out),
             (Some(Open::Text), Delta::Signature(sig)) => text("", false, Some(sig)),
             (Some(Open::Thinking), Delta::Signature(sig)) => text("", true, Some(sig)),
             (Some(Open::Tool { args, .. }), Delta::ToolInput(s)) => {
@@ -163,14 +168,15 @@ impl StreamEncoder {
         self.chunk(Some(part), None, out);
     }
 
+    /// A text or thinking delta's chunk: the bytes `chunk` writes for `text(s, thought, None)`.
+    fn text_chunk(&mut self, s: &str, thought: bool, out: &mut Vec<u8>) {
+        let usage = self.chunk_usage(false);
+        write_text_chunk(out, s, thought, usage.as_ref(), &self.model, &self.id);
+        self.wrote = true;
+    }
+
     fn chunk(&mut self, part: Option<wire::Part>, finish: Option<String>, out: &mut Vec<u8>) {
-        let usage = if finish.is_some() {
-            Some(self.usage)
-        } else if !self.wrote {
-            Some(self.start_usage)
-        } else {
-            None
-        };
+        let usage = self.chunk_usage(finish.is_some());
         let candidates = if part.is_none() && finish.is_none() {
             Vec::new()
         } else {
@@ -186,7 +192,7 @@ impl StreamEncoder {
         };
         let chunk = wire::Response {
             candidates,
-            usage_metadata: usage.filter(|u| !u.is_zero()).map(|u| encode_usage(&u, 0)),
+            usage_metadata: usage,
             model_version: (!self.model.is_empty()).then(|| self.model.clone()),
             response_id: (!self.id.is_empty()).then(|| self.id.clone()),
             extra: Default::default(),
@@ -195,6 +201,56 @@ impl StreamEncoder {
         sse::write_frame(out, None, &data);
         self.wrote = true;
     }
+
+    /// The usage a chunk carries: the final usage on the finish chunk, the start usage on the
+    /// first chunk, none on the others or when it is all zero.
+    fn chunk_usage(&self, finish: bool) -> Option<wire::UsageMetadata> {
+        let usage = if finish {
+            self.usage
+        } else if !self.wrote {
+            self.start_usage
+        } else {
+            return None;
+        };
+        (!usage.is_zero()).then(|| encode_usage(&usage, 0))
+    }
+}
+
+/// `{"candidates":[{"content":{"role":"model","parts":[{"text":TEXT,"thought":true}]}}],
+/// "usageMetadata":USAGE,"modelVersion":MODEL,"responseId":ID}` as one frame: what serde
+/// writes for the wire types, whose fields go out in declaration order and whose `None`s are
+/// skipped. `thought` is there only for thinking, and each of the last three only when there
+/// is one (an empty model or id is left out). That output never holds a raw newline, so the
+/// chunk is one `data:` line.
+fn write_text_chunk(
+    out: &mut Vec<u8>,
+    text: &str,
+    thought: bool,
+    usage: Option<&wire::UsageMetadata>,
+    model: &str,
+    id: &str,
+) {
+    out.extend_from_slice(br#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":"#);
+    json::write_str(out, text);
+    if thought {
+        out.extend_from_slice(br#","thought":true"#);
+    }
+    out.extend_from_slice(b"}]}}]");
+    if let Some(usage) = usage {
+        out.extend_from_slice(br#","usageMetadata":"#);
+        // Usage is on one chunk per stream, so serde writes it, as for the other chunks.
+        // Writing into a Vec cannot fail, and the type has string keys only.
+        let _ = serde_json::to_writer(&mut *out, usage);
+    }
+    if !model.is_empty() {
+        out.extend_from_slice(br#","modelVersion":"#);
+        json::write_str(out, model);
+    }
+    if !id.is_empty() {
+        out.extend_from_slice(br#","responseId":"#);
+        json::write_str(out, id);
+    }
+    out.extend_from_slice(b"}\n\n");
 }
 
 fn to_wire(sig: &Signature) -> String {
@@ -207,5 +263,145 @@ fn text(s: &str, thought: bool, sig: Option<&Signature>) -> wire::Part {
         thought: thought.then_some(true),
         thought_signature: sig.map(to_wire),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::json::any_text as text;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn encoder(id: &str, model: &str, start_usage: Usage, wrote: bool) -> StreamEncoder {
+        StreamEncoder {
+            id: id.into(),
+            model: model.into(),
+            start_usage,
+            usage: start_usage,
+            wrote,
+            ..StreamEncoder::default()
+        }
+    }
+
+    /// The reference: the delta's part through `chunk` and the wire types, as the encoder wrote
+    /// every text and thinking chunk before the direct writer.
+    fn via_wire(
+        id: &str,
+        model: &str,
+        usage: Usage,
+        wrote: bool,
+        s: &str,
+        thought: bool,
+    ) -> String {
+        let mut out = Vec::new();
+        encoder(id, model, usage, wrote).chunk(Some(super::text(s, thought, None)), None, &mut out);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn direct(id: &str, model: &str, usage: Usage, wrote: bool, s: &str, thought: bool) -> String {
+        let mut out = Vec::new();
+        encoder(id, model, usage, wrote).text_chunk(s, thought, &mut out);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// Both ways, for text and thinking, on the first chunk (which carries `usage` when it is
+    /// not zero) and on a later one.
+    fn assert_writers_match(id: &str, model: &str, usage: Usage, s: &str) {
+        for wrote in [false, true] {
+            for thought in [false, true] {
+                assert_eq!(
+                    direct(id, model, usage, wrote, s, thought),
+                    via_wire(id, model, usage, wrote, s, thought),
+                );
+            }
+        }
+    }
+
+    const AWKWARD: [&str; 12] = [
+        "",
+        "plain text",
+        r#"say "hi""#,
+        r"back\slash \n not a newline",
+        "line\nbreak\r\nand\ttab",
+        "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+        "\u{2028}line and paragraph separators\u{2029}",
+        "é, 中文, עברית",
+        "🦀 emoji 👍🏽",
+        "</script><!--",
+        r#"{"path": "a\"b"}"#,
+        "\u{feff}bom",
+    ];
+
+    const USAGES: [Usage; 4] = [
+        Usage {
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+        },
+        Usage {
+            input_tokens: 12,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+        },
+        Usage {
+            input_tokens: 12,
+            output_tokens: 7,
+            cache_read_tokens: 5,
+            cache_write_tokens: 3,
+            reasoning_tokens: 4,
+        },
+        Usage {
+            input_tokens: 0,
+            output_tokens: 1,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 9,
+        },
+    ];
+
+    #[test]
+    fn text_chunks_are_the_bytes_of_the_wire_types_for_awkward_strings() {
+        for s in AWKWARD {
+            for (id, model) in [
+                ("resp-1", "gemini-2.5-pro"),
+                (s, s),
+                ("", ""),
+                ("", s),
+                (s, ""),
+            ] {
+                for usage in USAGES {
+                    assert_writers_match(id, model, usage, s);
+                }
+            }
+        }
+    }
+
+    fn any_usage() -> impl Strategy<Value = Usage> {
+        // Bounded so that the sums `encode_usage` makes cannot overflow.
+        let n = || 0..1u64 << 40;
+        (n(), n(), n(), n(), n()).prop_map(|(input, output, read, write, reasoning)| Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: read,
+            cache_write_tokens: write,
+            reasoning_tokens: reasoning,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn text_chunks_are_the_bytes_of_the_wire_types(
+            id in text(),
+            model in text(),
+            s in text(),
+            usage in prop_oneof![Just(Usage::default()), any_usage()],
+        ) {
+            assert_writers_match(&id, &model, usage, &s);
+        }
     }
 }
