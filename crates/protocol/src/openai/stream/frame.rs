@@ -6,105 +6,301 @@
 //! of the unknown fields and copies the strings it keeps, so per frame that was a dozen
 //! allocations, hash inserts and frees for nothing. This view names the same fields with the
 //! same types, borrows strings from the frame where it can, and checks unknown fields exactly
-//! as `wire::Chunk` does (serde's flatten buffering, through `deserialize_any`) before
-//! dropping them, so it accepts exactly the frames `wire::Chunk` accepts. A frame it refuses
-//! is decoded again as a `wire::Chunk` by the decoder, so error messages are unchanged too.
+//! as `wire::Chunk` does (each value read as a `Value` would be, through `deserialize_any`)
+//! before dropping them, so it accepts exactly the frames `wire::Chunk` accepts. A frame it
+//! refuses is decoded again as a `wire::Chunk` by the decoder, so error messages are unchanged
+//! too.
+//!
+//! The view types are read by hand rather than derived: a derived struct that checks unknown
+//! fields needs a flattened field, for which serde buffers every unknown key and value before
+//! checking it; read by hand, each value is checked as it goes and nothing is kept. They read
+//! what the derive read: a map only, a duplicate known field an error, a missing one its
+//! default.
 
 use std::borrow::Cow;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::openai::wire;
 
 /// [`wire::Chunk`]'s fields, as the decoder reads them.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct Chunk<'a> {
-    #[serde(default, borrow)]
     pub id: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub model: Cow<'a, str>,
-    #[serde(default, borrow)]
     pub choices: Vec<Choice<'a>>,
-    #[serde(default)]
     pub usage: Option<wire::Usage>,
     /// Only whether it is there (and not `null`) matters.
-    #[serde(default)]
     pub error: Option<Checked>,
-    /// The unknown fields, buffered and checked by serde as for `wire::Chunk::extra` (this
-    /// keeps the derive in flatten mode, which reads a map only, as `wire::Chunk` does), then
-    /// dropped.
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 /// [`wire::ChunkChoice`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct Choice<'a> {
-    #[serde(default)]
     pub index: u64,
-    #[serde(default, borrow)]
     pub delta: ChunkDelta<'a>,
-    #[serde(default, borrow)]
     pub finish_reason: Option<Cow<'a, str>>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 /// [`wire::ChunkDelta`].
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct ChunkDelta<'a> {
-    #[serde(default, borrow)]
     pub content: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub reasoning_content: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub reasoning: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub refusal: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub tool_calls: Option<Vec<ToolCallDelta<'a>>>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 /// [`wire::ToolCallDelta`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct ToolCallDelta<'a> {
-    #[serde(default)]
     pub index: u64,
-    #[serde(default, borrow)]
     pub id: Option<Cow<'a, str>>,
-    #[serde(rename = "type", default, borrow)]
+    /// `type`.
     pub kind: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub function: Option<FunctionDelta<'a>>,
-    #[serde(default, borrow)]
     pub custom: Option<CustomDelta<'a>>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 /// [`wire::FunctionDelta`]: a function call's name and argument text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct FunctionDelta<'a> {
-    #[serde(default, borrow)]
     pub name: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub arguments: Option<Cow<'a, str>>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
 }
 
 /// [`wire::CustomDelta`]: a custom tool call's name and input text.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
 pub(super) struct CustomDelta<'a> {
-    #[serde(default, borrow)]
     pub name: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub input: Option<Cow<'a, str>>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
+}
+
+// Each type names its fields; `Fields` reads the map around them. A field's bit in `Seen` is
+// its place in the list.
+
+impl<'de: 'a, 'a> ReadField<'de> for Chunk<'a> {
+    const NAME: &'static str = "struct Chunk";
+
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "id" => self.id = f.value::<Str>(0, "id")?.0,
+            "model" => self.model = f.value::<Str>(1, "model")?.0,
+            "choices" => self.choices = f.value(2, "choices")?,
+            "usage" => self.usage = f.value(3, "usage")?,
+            "error" => self.error = f.value(4, "error")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de: 'a, 'a> ReadField<'de> for Choice<'a> {
+    const NAME: &'static str = "struct ChunkChoice";
+
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "index" => self.index = f.value(0, "index")?,
+            "delta" => self.delta = f.value(1, "delta")?,
+            "finish_reason" => self.finish_reason = f.text(2, "finish_reason")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de: 'a, 'a> ReadField<'de> for ChunkDelta<'a> {
+    const NAME: &'static str = "struct ChunkDelta";
+
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "content" => self.content = f.text(0, "content")?,
+            "reasoning_content" => self.reasoning_content = f.text(1, "reasoning_content")?,
+            "reasoning" => self.reasoning = f.text(2, "reasoning")?,
+            "refusal" => self.refusal = f.text(3, "refusal")?,
+            "tool_calls" => self.tool_calls = f.value(4, "tool_calls")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de: 'a, 'a> ReadField<'de> for ToolCallDelta<'a> {
+    const NAME: &'static str = "struct ToolCallDelta";
+
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "index" => self.index = f.value(0, "index")?,
+            "id" => self.id = f.text(1, "id")?,
+            "type" => self.kind = f.text(2, "type")?,
+            "function" => self.function = f.value(3, "function")?,
+            "custom" => self.custom = f.value(4, "custom")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de: 'a, 'a> ReadField<'de> for FunctionDelta<'a> {
+    const NAME: &'static str = "struct FunctionDelta";
+
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = f.text(0, "name")?,
+            "arguments" => self.arguments = f.text(1, "arguments")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de: 'a, 'a> ReadField<'de> for CustomDelta<'a> {
+    const NAME: &'static str = "struct CustomDelta";
+
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error> {
+        match key {
+            "name" => self.name = f.text(0, "name")?,
+            "input" => self.input = f.text(1, "input")?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+macro_rules! deserialize_by_fields {
+    ($($t:ident),*) => {$(
+        impl<'de: 'a, 'a> Deserialize<'de> for $t<'a> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_map(Fields(std::marker::PhantomData))
+            }
+        }
+    )*};
+}
+deserialize_by_fields!(
+    Chunk,
+    Choice,
+    ChunkDelta,
+    ToolCallDelta,
+    FunctionDelta,
+    CustomDelta
+);
+
+/// A view type read from a map, its known fields by name.
+trait ReadField<'de>: Default {
+    /// What serde's derive calls the type in its messages.
+    const NAME: &'static str;
+
+    /// Reads the value of `key` if it is one of the type's fields, and says whether it was.
+    fn field<A: MapAccess<'de>>(
+        &mut self,
+        key: &str,
+        f: &mut Field<'_, A>,
+    ) -> Result<bool, A::Error>;
+}
+
+/// Reads a `T` from a map and nothing else (a derived struct with a flattened field reads
+/// only maps too). The value of a key `T` does not name is checked as a `Value` would be and
+/// dropped, as it was when serde buffered it for a flattened ignored field.
+struct Fields<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: ReadField<'de>> Visitor<'de> for Fields<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(T::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut value = T::default();
+        let mut seen = 0u8;
+        while let Some(key) = map.next_key::<Str>()? {
+            let mut f = Field {
+                map: &mut map,
+                seen: &mut seen,
+            };
+            if !value.field(&key.0, &mut f)? {
+                map.next_value::<Checked>()?;
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The value of a known field, read once: a second one is an error, as derived.
+struct Field<'m, A> {
+    map: &'m mut A,
+    /// The fields read so far, one bit each.
+    seen: &'m mut u8,
+}
+
+impl<'de, A: MapAccess<'de>> Field<'_, A> {
+    fn value<V: Deserialize<'de>>(&mut self, bit: u8, name: &'static str) -> Result<V, A::Error> {
+        if *self.seen & (1 << bit) != 0 {
+            return Err(de::Error::duplicate_field(name));
+        }
+        *self.seen |= 1 << bit;
+        self.map.next_value()
+    }
+
+    /// An optional string, borrowed from the frame when it has no escapes.
+    fn text(&mut self, bit: u8, name: &'static str) -> Result<Option<Cow<'de, str>>, A::Error> {
+        Ok(self.value::<Option<Str>>(bit, name)?.map(|s| s.0))
+    }
+}
+
+/// A string borrowed from the frame when it has no escapes, owned when it has.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 impl<'a> Chunk<'a> {
@@ -125,7 +321,6 @@ impl<'a> Chunk<'a> {
             choices: c.choices.iter().map(Choice::from_wire).collect(),
             usage: c.usage.clone(),
             error: c.error.as_ref().map(|_| Checked),
-            _rest: IgnoredAny,
         }
     }
 }
@@ -141,14 +336,11 @@ impl<'a> Choice<'a> {
                 function: t.function.as_ref().map(|f| FunctionDelta {
                     name: borrow(&f.name),
                     arguments: borrow(&f.arguments),
-                    _rest: IgnoredAny,
                 }),
                 custom: t.custom.as_ref().map(|c| CustomDelta {
                     name: borrow(&c.name),
                     input: borrow(&c.input),
-                    _rest: IgnoredAny,
                 }),
-                _rest: IgnoredAny,
             };
             calls.iter().map(call).collect()
         });
@@ -160,10 +352,8 @@ impl<'a> Choice<'a> {
                 reasoning: borrow(&d.reasoning),
                 refusal: borrow(&d.refusal),
                 tool_calls,
-                _rest: IgnoredAny,
             },
             finish_reason: borrow(&c.finish_reason),
-            _rest: IgnoredAny,
         }
     }
 }
@@ -274,6 +464,13 @@ mod tests {
         check(r#"{"error":null,"choices":[]}"#);
         check(r#"{}"#);
         check(r#"{"choices":[{"delta":{}}],"usage":null}"#);
+        // Keys and strings with escapes, which cannot be borrowed from the frame.
+        check(
+            r#"{"i\u0064":"a\"b","choices":[{"delta":{"cont\u0065nt":"\u00e9","refusal":null}}]}"#,
+        );
+        check(
+            r#"{"choices":[{"delta":{"tool_calls":[{"type":"function","function":{"n\u0061me":"f"}}]}}]}"#,
+        );
     }
 
     #[test]
@@ -288,6 +485,9 @@ mod tests {
             r#"["id","model",[]]"#,
             r#"{"choices":[["0"]]}"#,
             r#"{"id":"a","id":"b"}"#,
+            r#"{"id":"a","i\u0064":"b"}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"id":"a","id":"b"}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"custom":{"input":"a","input":"b"}}]}}]}"#,
             r#"{"choices":[{"index":0,"index":1}]}"#,
             r#"{"id":7}"#,
             r#"{"choices":[{"delta":{"content":["a"]}}]}"#,
