@@ -108,6 +108,24 @@ pub(crate) fn write_uint(out: &mut Vec<u8>, n: u64) {
     let _ = serde_json::to_writer(&mut *out, &n);
 }
 
+/// Text that is hard to write as JSON, for the encoders' tests: quotes, backslashes, control
+/// characters, the line separators, non-ASCII, and text that looks like markup or JSON.
+#[cfg(test)]
+pub(crate) const AWKWARD_TEXT: [&str; 12] = [
+    "",
+    "plain text",
+    r#"say "hi""#,
+    r"back\slash \n not a newline",
+    "line\nbreak\r\nand\ttab",
+    "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
+    "\u{2028}line and paragraph separators\u{2029}",
+    "é, 中文, עברית",
+    "🦀 emoji 👍🏽",
+    "</script><!--",
+    r#"{"path": "a\"b"}"#,
+    "\u{feff}bom",
+];
+
 /// Any text for the encoders' property tests: control characters, quotes, backslashes, the
 /// line separators JSON allows raw and JavaScript does not, and non-ASCII.
 #[cfg(test)]

@@ -269,6 +269,7 @@ fn text(s: &str, thought: bool, sig: Option<&Signature>) -> wire::Part {
 #[cfg(test)]
 mod tests {
     use crate::json::any_text as text;
+    use crate::json::AWKWARD_TEXT as AWKWARD;
     use proptest::prelude::*;
 
     use super::*;
@@ -317,21 +318,6 @@ mod tests {
             }
         }
     }
-
-    const AWKWARD: [&str; 12] = [
-        "",
-        "plain text",
-        r#"say "hi""#,
-        r"back\slash \n not a newline",
-        "line\nbreak\r\nand\ttab",
-        "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
-        "\u{2028}line and paragraph separators\u{2029}",
-        "é, 中文, עברית",
-        "🦀 emoji 👍🏽",
-        "</script><!--",
-        r#"{"path": "a\"b"}"#,
-        "\u{feff}bom",
-    ];
 
     const USAGES: [Usage; 4] = [
         Usage {

@@ -208,6 +208,7 @@ fn write_tool_call_delta(out: &mut Vec<u8>, k: u64, kind: ToolCallKind, piece: &
 #[cfg(test)]
 mod tests {
     use crate::json::any_text as text;
+    use crate::json::AWKWARD_TEXT as AWKWARD;
     use proptest::prelude::*;
     use serde_json::Value;
 
@@ -310,21 +311,6 @@ mod tests {
             via_value(id, model, json!({}), Value::String(s.to_string())),
         );
     }
-
-    const AWKWARD: [&str; 12] = [
-        "",
-        "plain text",
-        r#"say "hi""#,
-        r"back\slash \n not a newline",
-        "line\nbreak\r\nand\ttab",
-        "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
-        "\u{2028}line and paragraph separators\u{2029}",
-        "é, 中文, עברית",
-        "🦀 emoji 👍🏽",
-        "</script><!--",
-        r#"{"path": "a\"b"}"#,
-        "\u{feff}bom",
-    ];
 
     #[test]
     fn direct_chunks_are_the_bytes_of_the_value_for_awkward_strings() {

@@ -525,6 +525,7 @@ fn write_delta(
 #[cfg(test)]
 mod tests {
     use crate::json::any_text as text;
+    use crate::json::AWKWARD_TEXT as AWKWARD;
     use proptest::prelude::*;
 
     use super::*;
@@ -565,20 +566,6 @@ mod tests {
         write_delta(&mut out, kind, seq, item_id, output_index, s);
         String::from_utf8(out).expect("UTF-8")
     }
-
-    const AWKWARD: [&str; 11] = [
-        "",
-        "plain text",
-        r#"say "hi""#,
-        r"back\slash \n not a newline",
-        "line\nbreak\r\nand\ttab",
-        "\u{0}\u{1}\u{8}\u{c}\u{1f}\u{7f}",
-        "\u{2028}line and paragraph separators\u{2029}",
-        "é, 中文, עברית",
-        "🦀 emoji 👍🏽",
-        "</script><!--",
-        r#"{"path": "a\"b"}"#,
-    ];
 
     #[test]
     fn deltas_are_the_bytes_of_emit_for_awkward_strings() {
