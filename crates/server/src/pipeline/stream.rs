@@ -512,8 +512,6 @@ struct Gather {
     empty_polls: u8,
     /// When the last batch was handed out (or the stream committed).
     last_data: Instant,
-    /// The batch being gathered began after a quiet: it gets no turn.
-    lone: bool,
 }
 
 impl Gather {
@@ -524,17 +522,19 @@ impl Gather {
             batch: Vec::new(),
             empty_polls: 0,
             last_data: now,
-            lone: false,
         }
     }
 
     fn poll_batch(&mut self, cx: &mut Context<'_>) -> Poll<Batch> {
         let mut took = false;
+        // Whether this batch began after a quiet. Such a batch goes out in this poll, so a batch
+        // still gathering from an earlier poll never is one.
+        let mut lone = false;
         loop {
             match self.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     if self.batch.is_empty() && !took {
-                        self.lone = self.last_data.elapsed() >= BURST_GAP;
+                        lone = self.last_data.elapsed() >= BURST_GAP;
                     }
                     took = true;
                     let out = self.f.process(&chunk);
@@ -565,7 +565,7 @@ impl Gather {
         // hyper's server polls a pending body once more before its task yields (an empty
         // write buffer flushes "ready"), so one empty poll is not yet the turn the upstream
         // connection needed: a batch ends at the second.
-        if !self.lone && self.empty_polls < 2 && self.batch.len() < MAX_WRITE {
+        if !lone && self.empty_polls < 2 && self.batch.len() < MAX_WRITE {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
@@ -578,7 +578,6 @@ impl Gather {
     fn last(&mut self, tail: &[u8]) -> Batch {
         self.upstream = Box::pin(futures_util::stream::empty());
         self.batch.extend_from_slice(tail);
-        self.last_data = Instant::now();
         Batch::Last(Bytes::from(std::mem::take(&mut self.batch)))
     }
 }
