@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use switchyard_core::config::ProviderConfig;
 use switchyard_core::pool::{Lease, Outcome, Pool};
@@ -85,7 +85,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     let mut f = Forward::new(upstream, call.dialect, mode, include_usage, save.is_some());
     let mut body = crate::egress::data(resp.into_body());
     let deadline = sent + provider.timeouts.first_byte;
-    let mut first = BytesMut::new();
+    let mut first = Vec::new();
     loop {
         let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
             Err(_) => {
@@ -120,7 +120,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
             }
             Ok(Some(Ok(c))) => c,
         };
-        let out = f.process(&chunk);
+        f.process(&chunk, &mut first);
         if let Some(e) = f.early_error.take() {
             // Failed before anything meaningful: as good as an error status.
             let outcome = match e.kind {
@@ -142,7 +142,6 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
                 Attempt::Fail(err)
             };
         }
-        first.extend_from_slice(&out);
         if f.meaningful {
             break;
         }
@@ -157,7 +156,7 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
     let idle = provider.timeouts.idle;
     let wait = state.limits.ping_interval.min(idle);
     let relay = Relay {
-        first: Some(first.freeze()).filter(|b| !b.is_empty()),
+        first: Some(Bytes::from(first)).filter(|b| !b.is_empty()),
         gather: Gather::new(f, Box::pin(body), now),
         tick: Box::pin(tokio::time::sleep_until(now + wait)),
         last_event: now,
@@ -284,26 +283,25 @@ impl Forward {
         }
     }
 
-    /// Client bytes for one upstream chunk.
-    fn process(&mut self, chunk: &Bytes) -> Bytes {
+    /// Appends the client bytes for one upstream chunk to `out`: written there directly, since
+    /// a buffer of their own per chunk cost an allocation (and its growth) and a copy.
+    fn process(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.items.clear();
         self.parser.feed(chunk, &mut self.items);
         if let Some(sniffer) = &mut self.sniffer {
-            let mut out = Vec::new();
             for item in &self.items {
                 if let sse::Item::Frame(frame) = item {
                     sniffer.frame(frame);
                     if self.mode == Mode::StripUsage {
-                        strip_usage_frame(frame, &mut out);
+                        strip_usage_frame(frame, out);
                     }
                 }
             }
-            return match self.mode {
-                Mode::StripUsage => Bytes::from(out),
-                _ => chunk.clone(),
-            };
+            if self.mode == Mode::Passthrough {
+                out.extend_from_slice(chunk);
+            }
+            return;
         }
-        let mut out = Vec::new();
         let items = std::mem::take(&mut self.items);
         for item in &items {
             let sse::Item::Frame(frame) = item else {
@@ -318,19 +316,18 @@ impl Forward {
             }
             match self.mode {
                 Mode::Passthrough => {}
-                Mode::StripUsage => strip_usage_frame(frame, &mut out),
+                Mode::StripUsage => strip_usage_frame(frame, out),
                 Mode::Translate => {
                     for ev in &self.events[start..] {
-                        self.encoder.encode(ev, &mut out);
+                        self.encoder.encode(ev, out);
                     }
                 }
             }
         }
         self.items = items;
         self.observe();
-        match self.mode {
-            Mode::Passthrough => chunk.clone(),
-            _ => Bytes::from(out),
+        if self.mode == Mode::Passthrough {
+            out.extend_from_slice(chunk);
         }
     }
 
@@ -537,8 +534,7 @@ impl Gather {
                         lone = self.last_data.elapsed() >= BURST_GAP;
                     }
                     took = true;
-                    let out = self.f.process(&chunk);
-                    self.batch.extend_from_slice(&out);
+                    self.f.process(&chunk, &mut self.batch);
                     if self.batch.len() >= MAX_WRITE {
                         break;
                     }
