@@ -64,11 +64,27 @@ pub struct UsageHandle {
 }
 
 impl UsageHandle {
-    /// Queues a record, waiting for room if storage is behind. Fails only once the writer has
-    /// stopped, which happens after every handle is dropped.
-    pub async fn record(&self, record: UsageRecord) {
-        if self.tx.send(record).await.is_err() {
-            self.stats.lost.fetch_add(1, Ordering::Relaxed);
+    /// Queues a record: a queue with room takes it at once, before this returns; a full one
+    /// (storage behind) makes the returned future wait for room. Fails only once the writer
+    /// has stopped, which happens after every handle is dropped.
+    pub fn record(&self, record: UsageRecord) -> impl Future<Output = ()> + '_ {
+        // Every request awaits this: a `send` future kept inline made each request's own
+        // future about a kilobyte larger, so the wait for room is boxed and built only when
+        // there is one.
+        let wait = match self.tx.try_send(record) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(record)) => Some(Box::pin(self.tx.send(record))),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.stats.lost.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        };
+        async move {
+            if let Some(wait) = wait {
+                if wait.await.is_err() {
+                    self.stats.lost.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 
@@ -261,5 +277,14 @@ mod tests {
         let ids = sink.ids.lock().unwrap();
         assert_eq!(ids.len(), 50);
         assert_eq!(ids[49], "r49", "order kept");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_record_after_the_writer_stopped_is_counted_lost() {
+        let (handle, task) = spawn(VecSink::default(), WriterConfig::default());
+        task.abort();
+        let _ = task.await;
+        handle.record(rec(1)).await;
+        assert_eq!(handle.stats().lost.load(Ordering::Relaxed), 1);
     }
 }

@@ -3,6 +3,7 @@
 //! request id and the gateway's own overhead (time since accept minus time waiting on
 //! upstreams).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,8 +177,10 @@ impl Recorder {
         }
     }
 
-    /// Sends the record; the latency is measured now (the last byte went out).
-    pub async fn send(mut self, state: &AppState) {
+    /// Sends the record; the latency is measured now (the last byte went out). The record is
+    /// queued before this returns (the returned future waits only while the usage queue is
+    /// full), so awaiting it adds next to nothing to the caller's future.
+    pub fn send(mut self, state: &AppState) -> impl Future<Output = ()> + '_ {
         self.ledger.sent.store(true, Ordering::Release);
         self.record.latency_ms = self.accepted.elapsed().as_millis() as u64;
         state.metrics.observe(&self.record);
@@ -202,11 +205,11 @@ impl Recorder {
         if state.events.receiver_count() > 0 {
             let _ = state.events.send(std::sync::Arc::new(self.record.clone()));
         }
-        state.usage.record(std::mem::take(&mut self.record)).await;
+        state.usage.record(std::mem::take(&mut self.record))
     }
 
     /// Answers with `err` in the client's dialect and records it.
-    pub async fn fail(mut self, state: &AppState, err: ApiError) -> Response {
+    pub fn fail(mut self, state: &AppState, err: ApiError) -> impl Future<Output = Response> + '_ {
         let mut resp = err.render(self.dialect);
         self.stamp(&mut resp);
         self.record.error_class = Some(err.class().to_string());
@@ -217,7 +220,10 @@ impl Recorder {
             message = %err.body.message,
             "request failed"
         );
-        self.send(state).await;
-        resp
+        let sent = self.send(state);
+        async move {
+            sent.await;
+            resp
+        }
     }
 }

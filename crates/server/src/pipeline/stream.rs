@@ -82,7 +82,15 @@ pub(crate) async fn commit(start: Start<'_>) -> Attempt {
         (true, true) => Mode::StripUsage,
         (false, _) => Mode::Translate,
     };
-    let mut f = Forward::new(upstream, call.dialect, mode, include_usage, save.is_some());
+    // Boxed: it is over a kilobyte and would otherwise sit in every request's future (and be
+    // moved twice more on its way into the response body).
+    let mut f = Box::new(Forward::new(
+        upstream,
+        call.dialect,
+        mode,
+        include_usage,
+        save.is_some(),
+    ));
     let mut body = crate::egress::data(resp.into_body());
     let deadline = sent + provider.timeouts.first_byte;
     let mut first = Vec::new();
@@ -502,7 +510,7 @@ enum Batch {
 /// bring nothing and costs the client connection's task two more polls per chunk. The first
 /// chunk of a burst that follows a quiet thus goes out alone and the rest are gathered.
 struct Gather {
-    f: Forward,
+    f: Box<Forward>,
     upstream: Upstream,
     batch: Vec<u8>,
     /// Polls in a row that found nothing new while bytes wait in `batch`.
@@ -512,7 +520,7 @@ struct Gather {
 }
 
 impl Gather {
-    fn new(f: Forward, upstream: Upstream, now: Instant) -> Self {
+    fn new(f: Box<Forward>, upstream: Upstream, now: Instant) -> Self {
         Self {
             f,
             upstream,
@@ -741,7 +749,7 @@ mod tests {
         // As if the stream committed a moment from now: whatever comes is part of a burst,
         // however slowly the test machine runs. The tests of lone chunks set it back.
         let bursting = Instant::now() + Duration::from_secs(3600);
-        Gather::new(f, Box::pin(upstream), bursting)
+        Gather::new(Box::new(f), Box::pin(upstream), bursting)
     }
 
     async fn next(g: &mut Gather) -> Batch {
