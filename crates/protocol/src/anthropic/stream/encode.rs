@@ -7,10 +7,11 @@
 //!
 //! The events a stream repeats (text, thinking, signature and `input_json` deltas, block
 //! starts of text, thinking and tool-use blocks, block stops, `ping`, the closing
-//! `message_delta` and `message_stop`) are written straight into the output as the bytes the
-//! wire types serialize to, without building a `serde_json::Value` per event; the rare ones
-//! (`message_start`, citations, redacted-thinking and server-tool blocks, `error`) still go
-//! through the wire types. The tests compare the two ways byte for byte.
+//! `message_delta` and `message_stop`) and `message_start` (once per stream, but on the path
+//! to the client's first byte) are written straight into the output as the bytes the wire
+//! types serialize to, without building a `serde_json::Value` per event; the rare ones
+//! (citations, redacted-thinking and server-tool blocks, `error`) still go through the wire
+//! types. The tests compare the two ways byte for byte.
 
 use serde_json::{json, Map, Value};
 
@@ -61,18 +62,7 @@ impl StreamEncoder {
                 }
                 self.started = true;
                 self.usage = *usage;
-                let message = wire::Response {
-                    extra: Map::new(),
-                    id: id.clone(),
-                    kind: "message".into(),
-                    role: "assistant".into(),
-                    model: model.clone(),
-                    content: Vec::new(),
-                    stop_reason: None,
-                    stop_sequence: None,
-                    usage: usage_to_wire(usage, Map::new()),
-                };
-                write(out, &wire::StreamEvent::MessageStart { message });
+                write_message_start(out, id, model, usage);
             }
             StreamEvent::BlockStart { block, .. } => {
                 self.close_open(out);
@@ -303,21 +293,44 @@ fn write_block_stop(out: &mut Vec<u8>, index: usize) {
     out.extend_from_slice(b"}\n\n");
 }
 
+/// `message_start`: the `message` of `wire::Response` as it serializes for a stream's start:
+/// no content yet, both stop fields null (the API always sends them), and the usage known so
+/// far.
+fn write_message_start(out: &mut Vec<u8>, id: &str, model: &str, usage: &Usage) {
+    out.extend_from_slice(b"event: message_start\ndata: ");
+    out.extend_from_slice(br#"{"type":"message_start","message":{"id":"#);
+    json::write_str(out, id);
+    out.extend_from_slice(br#","type":"message","role":"assistant","model":"#);
+    json::write_str(out, model);
+    out.extend_from_slice(br#","content":[],"stop_reason":null,"stop_sequence":null,"usage":"#);
+    write_usage(out, usage);
+    out.extend_from_slice(b"}}\n\n");
+}
+
 /// The closing `message_delta`: both `delta` fields always written (null when unset) and the
-/// four usage counts, as `wire::MessageDeltaBody` and `wire::Usage` serialize.
+/// usage, as `wire::MessageDeltaBody` and `wire::Usage` serialize.
 fn write_message_delta(
     out: &mut Vec<u8>,
     stop_reason: Option<&str>,
     stop_sequence: Option<&str>,
     usage: &Usage,
 ) {
-    let usage = usage_to_wire(usage, Map::new());
     out.extend_from_slice(b"event: message_delta\ndata: ");
     out.extend_from_slice(br#"{"type":"message_delta","delta":{"stop_reason":"#);
     json::write_opt_str(out, stop_reason);
     out.extend_from_slice(br#","stop_sequence":"#);
     json::write_opt_str(out, stop_sequence);
-    out.extend_from_slice(br#"},"usage":{"input_tokens":"#);
+    out.extend_from_slice(br#"},"usage":"#);
+    write_usage(out, usage);
+    out.extend_from_slice(b"}\n\n");
+}
+
+/// `wire::Usage` as `usage_to_wire` fills it (empty `extra`): always the four counts, in the
+/// order the struct declares them. Going through `usage_to_wire` keeps the IR → wire mapping
+/// of the counts in one place; an empty `Map` does not allocate.
+fn write_usage(out: &mut Vec<u8>, usage: &Usage) {
+    let usage = usage_to_wire(usage, Map::new());
+    out.extend_from_slice(br#"{"input_tokens":"#);
     json::write_uint(out, usage.input_tokens);
     out.extend_from_slice(br#","cache_creation_input_tokens":"#);
     json::write_uint(out, usage.cache_creation_input_tokens);
@@ -325,12 +338,12 @@ fn write_message_delta(
     json::write_uint(out, usage.cache_read_input_tokens);
     out.extend_from_slice(br#","output_tokens":"#);
     json::write_uint(out, usage.output_tokens);
-    out.extend_from_slice(b"}}\n\n");
+    out.push(b'}');
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::json::any_text as text;
+    use crate::json::{any_text as text, AWKWARD_TEXT};
     use proptest::prelude::*;
 
     use super::*;
@@ -441,6 +454,70 @@ mod tests {
                 write_message_delta(out, stop_reason.as_deref(), stop_sequence.as_deref(), &usage)
             });
             prop_assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+        }
+    }
+
+    /// A token count: zero (a start that knows nothing yet), the largest, or any.
+    fn count() -> impl Strategy<Value = u64> {
+        prop_oneof![Just(0), Just(u64::MAX), any::<u64>()]
+    }
+
+    proptest! {
+        #[test]
+        fn message_start_is_the_bytes_of_the_wire_event(
+            id in text(),
+            model in text(),
+            counts in [count(), count(), count(), count(), count()],
+        ) {
+            let usage = Usage {
+                input_tokens: counts[0],
+                output_tokens: counts[1],
+                cache_read_tokens: counts[2],
+                cache_write_tokens: counts[3],
+                // Not an Anthropic field: neither way writes it.
+                reasoning_tokens: counts[4],
+            };
+            // As the encoder built it before writing it directly.
+            let message = wire::Response {
+                extra: Map::new(),
+                id: id.clone(),
+                kind: "message".into(),
+                role: "assistant".into(),
+                model: model.clone(),
+                content: Vec::new(),
+                stop_reason: None,
+                stop_sequence: None,
+                usage: usage_to_wire(&usage, Map::new()),
+            };
+            let expected = via_wire(&wire::StreamEvent::MessageStart { message });
+            // Through the encoder, so the event it writes is the one compared.
+            let actual = direct(|out| {
+                let ev = StreamEvent::MessageStart { id, model, usage };
+                StreamEncoder::default().encode(&ev, out);
+            });
+            prop_assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+        }
+    }
+
+    #[test]
+    fn message_start_of_awkward_text_is_the_bytes_of_the_wire_event() {
+        for id in AWKWARD_TEXT {
+            for model in AWKWARD_TEXT {
+                let message = wire::Response {
+                    extra: Map::new(),
+                    id: id.into(),
+                    kind: "message".into(),
+                    role: "assistant".into(),
+                    model: model.into(),
+                    content: Vec::new(),
+                    stop_reason: None,
+                    stop_sequence: None,
+                    usage: usage_to_wire(&Usage::default(), Map::new()),
+                };
+                let expected = via_wire(&wire::StreamEvent::MessageStart { message });
+                let actual = direct(|out| write_message_start(out, id, model, &Usage::default()));
+                assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
+            }
         }
     }
 
