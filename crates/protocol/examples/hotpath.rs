@@ -7,6 +7,7 @@
 //! cargo build --release -p switchyard-protocol --example hotpath
 //! valgrind --tool=callgrind target/release/examples/hotpath stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath request 50
+//! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
 //! ```
 //!
@@ -14,6 +15,9 @@
 //!   sends (same shape: `usage: null` on every chunk, a usage chunk, `[DONE]`), fed to the SSE
 //!   parser one upstream chunk at a time, decoded and re-encoded as an Anthropic stream: the
 //!   cross-dialect stream path of `bench/PROFILE.md`.
+//! - `sniff N`: N times, the same 50-chunk stream fed to the SSE parser one upstream chunk at
+//!   a time and each frame to a `StreamSniffer`: the same-dialect (forwarded) stream path,
+//!   where the gateway only reads usage, failure and the proper end.
 //! - `request N`: N times, the 20-message, 8-tool agent request of `benches/translate.rs`
 //!   decoded from Anthropic and from OpenAI Chat.
 //! - `dump DIR`: every fixture under `tests/fixtures` and `tests/fuzz_regressions`, plus
@@ -24,6 +28,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use serde_json::{json, Value};
+use switchyard_protocol::sniff::StreamSniffer;
 use switchyard_protocol::{sse, translate, Dialect, EncodeOptions};
 
 fn main() {
@@ -31,13 +36,14 @@ fn main() {
     let count = |i: usize| -> usize {
         args.get(i)
             .and_then(|s| s.parse().ok())
-            .expect("usage: hotpath stream|request N | dump DIR")
+            .expect("usage: hotpath stream|sniff|request N | dump DIR")
     };
     match args.first().map(String::as_str) {
         Some("stream") => stream(count(1)),
+        Some("sniff") => sniff(count(1)),
         Some("request") => request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
-        _ => panic!("usage: hotpath stream|request N | dump DIR"),
+        _ => panic!("usage: hotpath stream|sniff|request N | dump DIR"),
     }
 }
 
@@ -125,6 +131,40 @@ fn stream(n: usize) {
         total += black_box(out).len();
     }
     println!("{n} streams, {total} bytes out");
+}
+
+fn sniff(n: usize) {
+    let chunks = openai_stream_chunks();
+    let mut output_tokens = 0;
+    for _ in 0..n {
+        let mut parser = sse::Parser::new();
+        let mut sniffer = StreamSniffer::new(Dialect::OpenAiChat);
+        let mut items = Vec::new();
+        for chunk in &chunks {
+            // As the gateway's `Forward::process`: parse the chunk, show each frame to the
+            // sniffer, forward the bytes unchanged.
+            items.clear();
+            parser.feed(black_box(chunk), &mut items);
+            for item in &items {
+                if let sse::Item::Frame(frame) = item {
+                    sniffer.frame(frame);
+                }
+            }
+        }
+        items.clear();
+        parser.finish(&mut items);
+        for item in &items {
+            if let sse::Item::Frame(frame) = item {
+                sniffer.frame(frame);
+            }
+        }
+        assert!(
+            sniffer.ended() && sniffer.error().is_none(),
+            "the stream ends properly"
+        );
+        output_tokens += black_box(sniffer.usage()).output_tokens;
+    }
+    println!("{n} streams sniffed, {output_tokens} output tokens");
 }
 
 const CODE: &str =
