@@ -294,6 +294,10 @@ impl Forward {
     /// Appends the client bytes for one upstream chunk to `out`: written there directly, since
     /// a buffer of their own per chunk cost an allocation (and its growth) and a copy.
     fn process(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        // Passthrough sends the chunk as it came; reading it only observes.
+        if self.mode == Mode::Passthrough {
+            out.extend_from_slice(chunk);
+        }
         self.items.clear();
         self.parser.feed(chunk, &mut self.items);
         if let Some(sniffer) = &mut self.sniffer {
@@ -304,9 +308,6 @@ impl Forward {
                         strip_usage_frame(frame, out);
                     }
                 }
-            }
-            if self.mode == Mode::Passthrough {
-                out.extend_from_slice(chunk);
             }
             return;
         }
@@ -334,9 +335,6 @@ impl Forward {
         }
         self.items = items;
         self.observe();
-        if self.mode == Mode::Passthrough {
-            out.extend_from_slice(chunk);
-        }
     }
 
     /// Reads usage, model and failure from decoded events, then forgets them.

@@ -462,6 +462,22 @@ mod tests {
         prop_oneof![Just(0), Just(u64::MAX), any::<u64>()]
     }
 
+    /// `message_start` as the encoder built it before writing it directly.
+    fn message_start_via_wire(id: &str, model: &str, usage: &Usage) -> Vec<u8> {
+        let message = wire::Response {
+            extra: Map::new(),
+            id: id.into(),
+            kind: "message".into(),
+            role: "assistant".into(),
+            model: model.into(),
+            content: Vec::new(),
+            stop_reason: None,
+            stop_sequence: None,
+            usage: usage_to_wire(usage, Map::new()),
+        };
+        via_wire(&wire::StreamEvent::MessageStart { message })
+    }
+
     proptest! {
         #[test]
         fn message_start_is_the_bytes_of_the_wire_event(
@@ -477,19 +493,7 @@ mod tests {
                 // Not an Anthropic field: neither way writes it.
                 reasoning_tokens: counts[4],
             };
-            // As the encoder built it before writing it directly.
-            let message = wire::Response {
-                extra: Map::new(),
-                id: id.clone(),
-                kind: "message".into(),
-                role: "assistant".into(),
-                model: model.clone(),
-                content: Vec::new(),
-                stop_reason: None,
-                stop_sequence: None,
-                usage: usage_to_wire(&usage, Map::new()),
-            };
-            let expected = via_wire(&wire::StreamEvent::MessageStart { message });
+            let expected = message_start_via_wire(&id, &model, &usage);
             // Through the encoder, so the event it writes is the one compared.
             let actual = direct(|out| {
                 let ev = StreamEvent::MessageStart { id, model, usage };
@@ -503,18 +507,7 @@ mod tests {
     fn message_start_of_awkward_text_is_the_bytes_of_the_wire_event() {
         for id in AWKWARD_TEXT {
             for model in AWKWARD_TEXT {
-                let message = wire::Response {
-                    extra: Map::new(),
-                    id: id.into(),
-                    kind: "message".into(),
-                    role: "assistant".into(),
-                    model: model.into(),
-                    content: Vec::new(),
-                    stop_reason: None,
-                    stop_sequence: None,
-                    usage: usage_to_wire(&Usage::default(), Map::new()),
-                };
-                let expected = via_wire(&wire::StreamEvent::MessageStart { message });
+                let expected = message_start_via_wire(id, model, &Usage::default());
                 let actual = direct(|out| write_message_start(out, id, model, &Usage::default()));
                 assert_eq!(String::from_utf8(actual), String::from_utf8(expected));
             }
