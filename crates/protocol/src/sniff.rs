@@ -16,6 +16,9 @@ use crate::{anthropic, gemini, openai, responses, Dialect};
 // Each shape requires the field that makes a body an answer of its dialect (`content`,
 // `choices`, `output`, Gemini's `candidates` or `promptFeedback`), skipped without being
 // built, so an error or a stray object is not taken for an answer.
+//
+// Gemini's keys are also accepted in snake_case (proto-JSON field names, as some
+// Gemini-compatible servers write them), by the aliases `gemini::wire` has.
 
 #[derive(Deserialize)]
 struct Anthropic {
@@ -47,11 +50,15 @@ struct Responses {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Gemini {
-    #[serde(default)]
+    #[serde(default, alias = "model_version")]
     model_version: Option<String>,
+    #[serde(alias = "usage_metadata")]
     usage_metadata: Option<gemini::wire::UsageMetadata>,
     /// An answer has candidates, or says why it has none (a blocked prompt).
     candidates: Option<IgnoredAny>,
+    // `gemini::wire` has no field for it (it is kept as an unknown one), so no alias there,
+    // but the decoder takes a `prompt_feedback` answer with its usage all the same.
+    #[serde(alias = "prompt_feedback")]
     prompt_feedback: Option<IgnoredAny>,
 }
 
@@ -161,6 +168,7 @@ struct ResponsesBody {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GeminiChunk {
+    #[serde(alias = "usage_metadata")]
     usage_metadata: Option<gemini::wire::UsageMetadata>,
     #[serde(default)]
     candidates: Vec<GeminiCandidate>,
@@ -170,6 +178,7 @@ struct GeminiChunk {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GeminiCandidate {
+    #[serde(alias = "finish_reason")]
     finish_reason: Option<String>,
 }
 
@@ -186,8 +195,11 @@ macro_rules! needle {
 needle!(ERROR, "\"error\"");
 needle!(USAGE, "\"usage\"");
 needle!(FINISH_REASON, "\"finish_reason\"");
-needle!(USAGE_METADATA, "usageMetadata");
-needle!(FINISH_REASON_GEMINI, "finishReason");
+// Gemini's keys come in camelCase or snake_case (`usageMetadata`, `usage_metadata`), as the
+// decoder takes both: each is found by the quoted start the two spellings share, so one
+// search per key covers both. Another key or a string value that starts so only costs a parse.
+needle!(GEMINI_USAGE, "\"usage");
+needle!(GEMINI_FINISH, "\"finish");
 
 fn has(data: &str, needle: &Needle) -> bool {
     needle.find(data.as_bytes()).is_some()
@@ -374,8 +386,8 @@ impl StreamSniffer {
     }
 
     fn gemini(&mut self, data: &str) {
-        let usage = has(data, &USAGE_METADATA);
-        let finish = has(data, &FINISH_REASON_GEMINI);
+        let usage = has(data, &GEMINI_USAGE);
+        let finish = has(data, &GEMINI_FINISH);
         let error = has(data, &ERROR);
         if !usage && !finish && !error {
             return;
@@ -558,6 +570,80 @@ mod tests {
         ));
         assert_eq!(sniffer.usage().output_tokens, 4, "running totals, merged");
         assert!(!sniffer.ended());
+    }
+
+    /// A Gemini-compatible server may write proto-JSON field names (`usage_metadata`,
+    /// `finish_reason`), which the full decoder accepts: the sniffer must read the same usage
+    /// and end, or a forwarded stream is recorded without usage and reported as cut short.
+    #[test]
+    fn a_snake_case_gemini_stream_has_its_usage_and_end_read_as_the_decoder_reads_them() {
+        // The usage and the end come in different frames, so each is found on its own.
+        let frames = [
+            crate::sse::Frame::new(
+                None,
+                r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hel"}]}}],"usage_metadata":{"prompt_token_count":12,"cached_content_token_count":4,"candidates_token_count":2,"thoughts_token_count":3,"total_token_count":17},"model_version":"gemini-2.5-flash","response_id":"r1"}"#,
+            ),
+            crate::sse::Frame::new(
+                None,
+                r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"lo"}]},"finish_reason":"STOP"}],"model_version":"gemini-2.5-flash","response_id":"r1"}"#,
+            ),
+        ];
+        let mut sniffer = StreamSniffer::new(Dialect::Gemini);
+        let mut decoder = Dialect::Gemini.stream_decoder();
+        let mut events = Vec::new();
+        for frame in &frames {
+            sniffer.frame(frame);
+            decoder.decode(frame, &mut events).expect("a valid chunk");
+        }
+        decoder.finish(&mut events);
+        let mut usage = Usage::default();
+        for ev in &events {
+            match ev {
+                crate::ir::StreamEvent::MessageStart { usage: u, .. }
+                | crate::ir::StreamEvent::MessageDelta { usage: u, .. } => usage.merge(u),
+                crate::ir::StreamEvent::Error(e) => panic!("the decoder saw an error: {e:?}"),
+                _ => {}
+            }
+        }
+        let sniffed = sniffer.usage();
+        assert_eq!(sniffed, usage);
+        assert_eq!(
+            (
+                sniffed.input_tokens,
+                sniffed.output_tokens,
+                sniffed.cache_read_tokens
+            ),
+            (8, 5, 4)
+        );
+        assert!(sniffer.ended());
+        assert!(sniffer.error().is_none());
+    }
+
+    #[test]
+    fn a_snake_case_gemini_answer_has_its_model_and_usage_read_as_the_decoder_reads_them() {
+        let body = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello"}]},"finish_reason":"STOP"}],"usage_metadata":{"prompt_token_count":12,"candidates_token_count":2,"total_token_count":14},"model_version":"gemini-2.5-flash","response_id":"r1"}"#;
+        let full = Dialect::Gemini
+            .decode_response(body)
+            .expect("a valid answer");
+        let (model, usage) = response_usage(Dialect::Gemini, body).expect("an answer");
+        assert_eq!((model.as_str(), usage), (full.model.as_str(), full.usage));
+        assert_eq!(
+            (model.as_str(), usage.input_tokens, usage.output_tokens),
+            ("gemini-2.5-flash", 12, 2)
+        );
+    }
+
+    /// A blocked prompt has no candidates, only the feedback saying why; in proto-JSON that is
+    /// `prompt_feedback`, and the answer's usage counts all the same.
+    #[test]
+    fn a_snake_case_blocked_gemini_answer_is_an_answer() {
+        let body = br#"{"prompt_feedback":{"block_reason":"SAFETY"},"usage_metadata":{"prompt_token_count":9,"total_token_count":9},"model_version":"gemini-2.5-flash"}"#;
+        let full = Dialect::Gemini
+            .decode_response(body)
+            .expect("a valid answer");
+        let (model, usage) = response_usage(Dialect::Gemini, body).expect("an answer");
+        assert_eq!((model.as_str(), usage), (full.model.as_str(), full.usage));
+        assert_eq!(usage.input_tokens, 9);
     }
 
     #[test]
