@@ -102,6 +102,16 @@ pub(crate) fn mint_response_call_id(
     )
 }
 
+/// Whether an answer's unknown fields say its prompt was blocked: `promptFeedback.blockReason`,
+/// or the proto-JSON spelling `prompt_feedback.block_reason` that the wire types also accept.
+pub(crate) fn prompt_blocked(extra: &wire::Extra) -> bool {
+    extra
+        .get("promptFeedback")
+        .or_else(|| extra.get("prompt_feedback"))
+        .and_then(|f| f.get("blockReason").or_else(|| f.get("block_reason")))
+        .is_some()
+}
+
 pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
     let w: wire::Response = json::decode(body)?;
     let id = w.response_id.unwrap_or_default();
@@ -121,11 +131,7 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
     match candidates.next() {
         None => {
             notes.insert(NO_CANDIDATES.into(), Value::Bool(true));
-            let blocked = notes
-                .get("promptFeedback")
-                .and_then(|f| f.get("blockReason"))
-                .is_some();
-            if blocked {
+            if prompt_blocked(&notes) {
                 stop_reason = Some(StopReason::ContentFilter);
             }
         }

@@ -950,6 +950,31 @@ fn content_filter_keeps_the_exact_reason_and_blocked_prompts() {
     assert!(resp.content.is_empty());
 }
 
+/// Proto-JSON spells the feedback `prompt_feedback.block_reason`; the wire types take both
+/// spellings, so a blocked prompt must read as one in both.
+#[test]
+fn a_blocked_prompt_in_snake_case_is_a_content_filter_stop() {
+    let body = br#"{"prompt_feedback":{"block_reason":"SAFETY"},"usage_metadata":{"prompt_token_count":9,"total_token_count":9}}"#;
+    let resp = gemini::decode_response(body).unwrap();
+    assert_eq!(resp.stop_reason, Some(StopReason::ContentFilter));
+    assert!(resp.content.is_empty());
+
+    let mut stream = b"data: ".to_vec();
+    stream.extend_from_slice(body);
+    stream.extend_from_slice(b"\r\n\r\n");
+    let events = decode_stream(&stream);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            StreamEvent::MessageDelta {
+                stop_reason: Some(StopReason::ContentFilter),
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+}
+
 #[test]
 fn stop_reason_table() {
     let cases = [

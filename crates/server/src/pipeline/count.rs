@@ -112,11 +112,7 @@ pub async fn count_tokens(
         .await
         .ok()?
         .ok()?;
-    let answer: Value = serde_json::from_slice(&bytes).ok()?;
-    let counted = answer
-        .get("input_tokens")
-        .or_else(|| answer.get("totalTokens"))
-        .and_then(Value::as_u64)?;
+    let counted = counted(&bytes)?;
     pool.record(member, &Outcome::Success, now_std());
     Some(counted)
 }
@@ -131,4 +127,31 @@ fn encode(up: Dialect, req: &ir::Request, model: &str) -> Option<Bytes> {
     up.encode_request(&out, &EncodeOptions::default())
         .ok()
         .map(Bytes::from)
+}
+
+/// The count in an upstream's answer: Anthropic's `input_tokens`, Gemini's `totalTokens` (or
+/// `total_tokens`, the proto-JSON spelling Gemini-compatible servers may use).
+fn counted(answer: &[u8]) -> Option<u64> {
+    let answer: Value = serde_json::from_slice(answer).ok()?;
+    ["input_tokens", "totalTokens", "total_tokens"]
+        .iter()
+        .find_map(|key| answer.get(*key))
+        .and_then(Value::as_u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn a_count_is_read_in_every_spelling_an_upstream_answers_with() {
+        assert_eq!(counted(br#"{"input_tokens":12}"#), Some(12));
+        assert_eq!(
+            counted(br#"{"totalTokens":7,"promptTokensDetails":[]}"#),
+            Some(7)
+        );
+        assert_eq!(counted(br#"{"total_tokens":5}"#), Some(5));
+        assert_eq!(counted(br#"{"tokens":5}"#), None);
+        assert_eq!(counted(b"not json"), None);
+    }
 }

@@ -10,7 +10,9 @@
 use serde_json::{json, Value};
 
 use crate::gemini::error::{detail_of, from_detail};
-use crate::gemini::response::{decode_stop_reason, decode_usage, mint_response_call_id};
+use crate::gemini::response::{
+    decode_stop_reason, decode_usage, mint_response_call_id, prompt_blocked,
+};
 use crate::gemini::wire;
 use crate::ir::{
     BlockStart, Delta, ErrorBody, ErrorKind, StopReason, StreamEvent, ToolCallKind, Usage,
@@ -72,12 +74,7 @@ impl StreamDecoder {
             self.usage.merge(u);
         }
         let Some(candidate) = chunk.candidates.into_iter().next() else {
-            let blocked = chunk
-                .extra
-                .get("promptFeedback")
-                .and_then(|f| f.get("blockReason"))
-                .is_some();
-            if blocked {
+            if prompt_blocked(&chunk.extra) {
                 self.end(StopReason::ContentFilter, out);
             }
             return Ok(());
