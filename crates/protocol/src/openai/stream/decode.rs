@@ -60,18 +60,18 @@ impl StreamDecoder {
             self.complete(out);
             return Ok(());
         }
-        // The borrowed view reads the frame without building what the decoder never reads
-        // (see `frame`). A frame it refuses is decoded as a whole `wire::Chunk`, whose error
-        // (with the failing field's path) is the one reported.
+        // The view reads the frame without building what the decoder never reads (see
+        // `frame`). A frame it declines is decoded as a whole `wire::Chunk`, whose result, or
+        // error (with the failing field's path), is the answer.
         let whole: wire::Chunk;
         let chunk = match Chunk::parse(data) {
-            Ok(chunk) => chunk,
-            Err(_) => {
+            Some(chunk) => chunk,
+            None => {
                 whole = json::decode_str(data).map_err(|e| Error::Stream(e.to_string()))?;
                 Chunk::from_wire(&whole)
             }
         };
-        if chunk.error.is_some() {
+        if chunk.error {
             // Close what is open so the events before the error are whole blocks.
             self.close(out);
             out.push(StreamEvent::Error(crate::openai::decode_error(
