@@ -536,8 +536,13 @@ impl Gather {
         loop {
             match self.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    if self.batch.is_empty() && !took {
-                        lone = self.last_data.elapsed() >= BURST_GAP;
+                    if self.batch.is_empty() {
+                        if !took {
+                            lone = self.last_data.elapsed() >= BURST_GAP;
+                        }
+                        // Room for the chunk as translated (an event in another dialect is up
+                        // to about twice its size), or growing from empty reallocates ~6 times.
+                        self.batch.reserve(2 * chunk.len());
                     }
                     took = true;
                     self.f.process(&chunk, &mut self.batch);

@@ -25,7 +25,9 @@ pub(super) struct Chunk<'a> {
     pub id: Cow<'a, str>,
     pub model: Cow<'a, str>,
     pub choices: Vec<Choice<'a>>,
-    pub usage: Option<wire::Usage>,
+    /// Boxed: it is in one chunk of a stream (`null` or absent in the others), and inline it
+    /// would make every chunk's view several times larger to move.
+    pub usage: Option<Box<wire::Usage>>,
     /// Only whether it is there (and not `null`) matters.
     pub error: bool,
 }
@@ -86,7 +88,7 @@ impl<'a> Chunk<'a> {
                 "id" => c.id = seen.once(0, r)?.string()?,
                 "model" => c.model = seen.once(1, r)?.string()?,
                 "choices" => c.choices = seen.once(2, r)?.array(Choice::read)?,
-                "usage" => c.usage = seen.once(3, r)?.by_serde()?,
+                "usage" => c.usage = seen.once(3, r)?.nullable(Reader::by_serde)?,
                 "error" => c.error = seen.once(4, r)?.nullable(Reader::skip)?.is_some(),
                 _ => r.skip()?,
             }
@@ -101,7 +103,7 @@ impl<'a> Chunk<'a> {
             id: Cow::Borrowed(&c.id),
             model: Cow::Borrowed(&c.model),
             choices: c.choices.iter().map(Choice::from_wire).collect(),
-            usage: c.usage.clone(),
+            usage: c.usage.clone().map(Box::new),
             error: c.error.is_some(),
         }
     }
