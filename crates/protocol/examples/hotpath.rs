@@ -6,6 +6,7 @@
 //! ```text
 //! cargo build --release -p switchyard-protocol --example hotpath
 //! valgrind --tool=callgrind target/release/examples/hotpath stream 200
+//! valgrind --tool=callgrind target/release/examples/hotpath anthropic-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
@@ -15,6 +16,8 @@
 //!   sends (same shape: `usage: null` on every chunk, a usage chunk, `[DONE]`), fed to the SSE
 //!   parser one upstream chunk at a time, decoded and re-encoded as an Anthropic stream: the
 //!   cross-dialect stream path of `bench/PROFILE.md`.
+//! - `anthropic-stream N`: the same answer as an Anthropic upstream streams it, decoded and
+//!   re-encoded as an OpenAI Chat stream: the cross-dialect path the other way round.
 //! - `sniff N`: N times, the same 50-chunk stream fed to the SSE parser one upstream chunk at
 //!   a time and each frame to a `StreamSniffer`: the same-dialect (forwarded) stream path,
 //!   where the gateway only reads usage, failure and the proper end.
@@ -36,14 +39,25 @@ fn main() {
     let count = |i: usize| -> usize {
         args.get(i)
             .and_then(|s| s.parse().ok())
-            .expect("usage: hotpath stream|sniff|request N | dump DIR")
+            .expect("usage: hotpath stream|anthropic-stream|sniff|request N | dump DIR")
     };
     match args.first().map(String::as_str) {
-        Some("stream") => stream(count(1)),
+        Some("stream") => stream(
+            count(1),
+            &openai_stream_chunks(),
+            Dialect::OpenAiChat,
+            Dialect::Anthropic,
+        ),
+        Some("anthropic-stream") => stream(
+            count(1),
+            &anthropic_stream_chunks(),
+            Dialect::Anthropic,
+            Dialect::OpenAiChat,
+        ),
         Some("sniff") => sniff(count(1)),
         Some("request") => request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
-        _ => panic!("usage: hotpath stream|sniff|request N | dump DIR"),
+        _ => panic!("usage: hotpath stream|anthropic-stream|sniff|request N | dump DIR"),
     }
 }
 
@@ -100,35 +114,61 @@ fn openai_stream_chunks() -> Vec<Vec<u8>> {
     frames
 }
 
-fn stream(n: usize) {
-    let chunks = openai_stream_chunks();
+/// The same answer as Anthropic streams it (as the Anthropic encoder writes the OpenAI
+/// stream's events), one `Vec<u8>` per upstream chunk.
+fn anthropic_stream_chunks() -> Vec<Vec<u8>> {
+    let mut chunks = Vec::new();
+    let rest = translate(
+        &openai_stream_chunks(),
+        Dialect::OpenAiChat,
+        Dialect::Anthropic,
+        |out| chunks.push(std::mem::take(out)),
+    );
+    chunks.push(rest);
+    chunks
+}
+
+/// One stream from `chunks` in dialect `from`, fed to the SSE parser one upstream chunk at a
+/// time, decoded and re-encoded in `to`; `emit` sees the output after each chunk (and may take
+/// it), and what is left at the end is returned.
+fn translate(
+    chunks: &[Vec<u8>],
+    from: Dialect,
+    to: Dialect,
+    mut emit: impl FnMut(&mut Vec<u8>),
+) -> Vec<u8> {
     let opts = EncodeOptions::default();
-    let mut total = 0;
-    for _ in 0..n {
-        let mut parser = sse::Parser::new();
-        let mut decoder = Dialect::OpenAiChat.stream_decoder();
-        let mut encoder = Dialect::Anthropic.stream_encoder(&opts);
-        let (mut items, mut events, mut out) = (Vec::new(), Vec::new(), Vec::new());
-        for chunk in &chunks {
-            parser.feed(black_box(chunk), &mut items);
-            for item in items.drain(..) {
-                if let sse::Item::Frame(frame) = item {
-                    decoder
-                        .decode(&frame, &mut events)
-                        .expect("the stream decodes");
-                }
-            }
-            for ev in events.drain(..) {
-                encoder.encode(&ev, &mut out);
+    let mut parser = sse::Parser::new();
+    let mut decoder = from.stream_decoder();
+    let mut encoder = to.stream_encoder(&opts);
+    let (mut items, mut events, mut out) = (Vec::new(), Vec::new(), Vec::new());
+    for chunk in chunks {
+        parser.feed(black_box(chunk), &mut items);
+        for item in items.drain(..) {
+            if let sse::Item::Frame(frame) = item {
+                decoder
+                    .decode(&frame, &mut events)
+                    .expect("the stream decodes");
             }
         }
-        parser.finish(&mut items);
-        decoder.finish(&mut events);
         for ev in events.drain(..) {
             encoder.encode(&ev, &mut out);
         }
-        encoder.finish(&mut out);
-        total += black_box(out).len();
+        emit(&mut out);
+    }
+    parser.finish(&mut items);
+    decoder.finish(&mut events);
+    for ev in events.drain(..) {
+        encoder.encode(&ev, &mut out);
+    }
+    encoder.finish(&mut out);
+    out
+}
+
+fn stream(n: usize, chunks: &[Vec<u8>], from: Dialect, to: Dialect) {
+    let mut total = 0;
+    for _ in 0..n {
+        total += black_box(translate(chunks, from, to, |_| {})).len();
     }
     println!("{n} streams, {total} bytes out");
 }

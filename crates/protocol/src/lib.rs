@@ -25,6 +25,7 @@ pub mod ir;
 pub mod json;
 pub mod openai;
 pub mod responses;
+mod scan;
 pub mod schema;
 pub mod signature;
 pub mod sniff;

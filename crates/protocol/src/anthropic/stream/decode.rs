@@ -4,6 +4,8 @@
 //! arrives split across `message_start` and `message_delta`; every IR report is the merged
 //! running total. It must not emit anything after `message_stop` or `error`.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::super::content::decode_citation;
@@ -13,6 +15,7 @@ use super::super::wire::{self, Block as WireBlock, KnownBlock};
 use crate::ir::{
     BlockStart, Citation, Delta, ErrorBody, ErrorKind, StreamEvent, ToolCallKind, Usage,
 };
+use crate::scan::{Reader, Seen};
 use crate::{signature, sse, Dialect, Error};
 
 const EVENTS: [&str; 8] = [
@@ -49,6 +52,22 @@ impl StreamDecoder {
         if self.done || frame.data.trim().is_empty() {
             return Ok(());
         }
+        // Nearly every event of a stream is a text, thinking or tool-input delta: read by hand
+        // (see `content_delta`). Before `message_start` the general path gives the error.
+        if self.started {
+            if let Some((index, delta)) = content_delta(&frame.data) {
+                return self.block_delta(index, Some(delta), out);
+            }
+        }
+        self.decode_general(frame, out)
+    }
+
+    /// Any event, through a `Value` and the wire enum.
+    fn decode_general(
+        &mut self,
+        frame: &sse::Frame,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), Error> {
         let mut value: Value = serde_json::from_str(&frame.data)
             .map_err(|e| Error::Stream(format!("invalid JSON in stream event: {e}")))?;
         // The data's own `type` names the event; the SSE `event:` field is the fallback.
@@ -93,16 +112,7 @@ impl StreamDecoder {
                 content_block,
             } => self.block_start(index, content_block, out)?,
             wire::StreamEvent::ContentBlockDelta { index, delta } => {
-                if self.skipped.contains(&index) {
-                    return Ok(());
-                }
-                let ir_index = self.open_index(index, "content_block_delta")?;
-                if let Some(delta) = decode_delta(&delta) {
-                    out.push(StreamEvent::BlockDelta {
-                        index: ir_index,
-                        delta,
-                    });
-                }
+                self.block_delta(index, decode_delta(&delta), out)?
             }
             wire::StreamEvent::ContentBlockStop { index } => {
                 if self.skipped.contains(&index) {
@@ -155,6 +165,27 @@ impl StreamDecoder {
             ErrorKind::Api,
             "upstream stream ended before completion",
         )));
+    }
+
+    /// A `content_block_delta` for upstream block `index`; `None` is a delta the IR has no
+    /// form for (skipped, as its block may not be).
+    fn block_delta(
+        &mut self,
+        index: usize,
+        delta: Option<Delta>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), Error> {
+        if self.skipped.contains(&index) {
+            return Ok(());
+        }
+        let ir_index = self.open_index(index, "content_block_delta")?;
+        if let Some(delta) = delta {
+            out.push(StreamEvent::BlockDelta {
+                index: ir_index,
+                delta,
+            });
+        }
+        Ok(())
     }
 
     fn open_index(&self, upstream: usize, event: &str) -> Result<usize, Error> {
@@ -244,6 +275,54 @@ impl StreamDecoder {
 }
 
 /// One wire delta as an IR delta; unknown delta types are skipped.
+/// A `content_block_delta` of text, thinking or tool input, read with [`crate::scan`]:
+/// through a `Value` and the wire enum each cost an allocation per key and value. `None` for
+/// any other event, or anything the reader is unsure of; the general path then reads it, so
+/// this must read only what that path reads, and the same (the tests compare the two).
+fn content_delta(data: &str) -> Option<(usize, Delta)> {
+    let mut r = Reader::new(data);
+    r.ws();
+    let mut seen = Seen::default();
+    let (mut is_delta, mut index, mut delta) = (false, None, None);
+    r.object(|r, key| {
+        match key {
+            "type" => is_delta = seen.once(0, r)?.string()? == "content_block_delta",
+            "index" => index = Some(seen.once(1, r)?.u64()?),
+            "delta" => delta = Some(text_delta(seen.once(2, r)?)?),
+            _ => r.skip()?,
+        }
+        Some(())
+    })?;
+    r.end()?;
+    is_delta.then_some(())?;
+    Some((usize::try_from(index?).ok()?, delta?))
+}
+
+/// The `delta` of a `content_block_delta`, when it is text, thinking or tool input.
+fn text_delta(r: &mut Reader<'_>) -> Option<Delta> {
+    let mut seen = Seen::default();
+    let mut kind = None;
+    // `text`, `partial_json`, `thinking`: the payload of each kind.
+    let mut payload: [Option<Cow<str>>; 3] = Default::default();
+    r.object(|r, key| {
+        match key {
+            "type" => kind = Some(seen.once(0, r)?.string()?),
+            "text" => payload[0] = Some(seen.once(1, r)?.string()?),
+            "partial_json" => payload[1] = Some(seen.once(2, r)?.string()?),
+            "thinking" => payload[2] = Some(seen.once(3, r)?.string()?),
+            _ => r.skip()?,
+        }
+        Some(())
+    })?;
+    let (slot, make): (usize, fn(String) -> Delta) = match kind?.as_ref() {
+        "text_delta" => (0, Delta::Text),
+        "input_json_delta" => (1, Delta::ToolInput),
+        "thinking_delta" => (2, Delta::Thinking),
+        _ => return None,
+    };
+    Some(make(payload[slot].take()?.into_owned()))
+}
+
 fn decode_delta(delta: &Map<String, Value>) -> Option<Delta> {
     let s = |k: &str| delta.get(k).and_then(Value::as_str).map(str::to_string);
     Some(match delta.get("type").and_then(Value::as_str)? {
@@ -260,4 +339,94 @@ fn decode_delta(delta: &Map<String, Value>) -> Option<Delta> {
         },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DELTAS: [&str; 4] = [
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"there\"\n\u00e9\ud83e\udd80"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \"a"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+        r#" {"index":0,"delta":{"text":"x","type":"text_delta","more":[1,-2.5e3,{"a":null}]},"type":"content_block_delta","n":true} "#,
+    ];
+
+    /// A decoder inside an open text block, as every delta finds it.
+    fn started() -> StreamDecoder {
+        let mut d = StreamDecoder::new();
+        let mut out = Vec::new();
+        for data in [
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        ] {
+            d.decode(&sse::Frame::new(None, data), &mut out).unwrap();
+        }
+        d
+    }
+
+    /// Decodes `data` both ways; they must agree. Says whether the hand-read path read it.
+    fn check(data: &str) -> bool {
+        if data.trim().is_empty() {
+            return false; // `decode` skips it before either path
+        }
+        let frame = sse::Frame::new(Some("content_block_delta"), data);
+        let (mut fast, mut general) = (started(), started());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let ra = fast.decode(&frame, &mut a).map(|()| a);
+        let rb = general.decode_general(&frame, &mut b).map(|()| b);
+        assert_eq!(format!("{ra:?}"), format!("{rb:?}"), "{data}");
+        content_delta(data).is_some()
+    }
+
+    #[test]
+    fn text_thinking_and_tool_input_deltas_are_read_by_hand_as_the_general_path_reads_them() {
+        for data in DELTAS {
+            assert!(check(data), "not read by hand: {data}");
+        }
+        // Other deltas and events, escaped keys, duplicates, trailing bytes: the general path.
+        for data in [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"s"}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","t\u0065xt":"x"}}"#,
+            r#"{"type":"content_block_delta","index":0,"index":0,"delta":{"type":"text_delta","text":"x"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}} x"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":null}}"#,
+        ] {
+            assert!(!check(data), "read by hand: {data}");
+        }
+    }
+
+    #[test]
+    fn the_two_paths_agree_on_every_cut_and_corruption() {
+        for data in DELTAS {
+            let bytes = data.as_bytes();
+            for at in 0..bytes.len() {
+                if let Ok(cut) = std::str::from_utf8(&bytes[..at]) {
+                    check(cut);
+                }
+                for with in [
+                    b'"', b'1', b'{', b'[', b'n', b',', b'}', b'\\', b'-', b'e', 0,
+                ] {
+                    let mut b = bytes.to_vec();
+                    b[at] = with;
+                    if let Ok(data) = std::str::from_utf8(&b) {
+                        check(data);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_by_hand(text in crate::json::any_text()) {
+            let data = serde_json::json!({
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": text},
+            });
+            proptest::prop_assert!(check(&data.to_string()));
+        }
+    }
 }
