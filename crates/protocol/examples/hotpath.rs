@@ -7,6 +7,7 @@
 //! cargo build --release -p switchyard-protocol --example hotpath
 //! valgrind --tool=callgrind target/release/examples/hotpath stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath anthropic-stream 200
+//! valgrind --tool=callgrind target/release/examples/hotpath responses-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
@@ -18,6 +19,8 @@
 //!   cross-dialect stream path of `bench/PROFILE.md`.
 //! - `anthropic-stream N`: the same answer as an Anthropic upstream streams it, decoded and
 //!   re-encoded as an OpenAI Chat stream: the cross-dialect path the other way round.
+//! - `responses-stream N`: the same answer as the Responses API streams it, decoded and
+//!   re-encoded as an Anthropic stream (a Responses-only model behind an Anthropic client).
 //! - `sniff N`: N times, the same 50-chunk stream fed to the SSE parser one upstream chunk at
 //!   a time and each frame to a `StreamSniffer`: the same-dialect (forwarded) stream path,
 //!   where the gateway only reads usage, failure and the proper end.
@@ -37,9 +40,9 @@ use switchyard_protocol::{sse, translate, Dialect, EncodeOptions};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> usize {
-        args.get(i)
-            .and_then(|s| s.parse().ok())
-            .expect("usage: hotpath stream|anthropic-stream|sniff|request N | dump DIR")
+        args.get(i).and_then(|s| s.parse().ok()).expect(
+            "usage: hotpath stream|anthropic-stream|responses-stream|sniff|request N | dump DIR",
+        )
     };
     match args.first().map(String::as_str) {
         Some("stream") => stream(
@@ -50,14 +53,22 @@ fn main() {
         ),
         Some("anthropic-stream") => stream(
             count(1),
-            &anthropic_stream_chunks(),
+            &stream_chunks_in(Dialect::Anthropic),
             Dialect::Anthropic,
             Dialect::OpenAiChat,
+        ),
+        Some("responses-stream") => stream(
+            count(1),
+            &stream_chunks_in(Dialect::Responses),
+            Dialect::Responses,
+            Dialect::Anthropic,
         ),
         Some("sniff") => sniff(count(1)),
         Some("request") => request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
-        _ => panic!("usage: hotpath stream|anthropic-stream|sniff|request N | dump DIR"),
+        _ => panic!(
+            "usage: hotpath stream|anthropic-stream|responses-stream|sniff|request N | dump DIR"
+        ),
     }
 }
 
@@ -114,14 +125,14 @@ fn openai_stream_chunks() -> Vec<Vec<u8>> {
     frames
 }
 
-/// The same answer as Anthropic streams it (as the Anthropic encoder writes the OpenAI
-/// stream's events), one `Vec<u8>` per upstream chunk.
-fn anthropic_stream_chunks() -> Vec<Vec<u8>> {
+/// The same answer as `dialect` streams it (as its encoder writes the OpenAI stream's
+/// events), one `Vec<u8>` per upstream chunk.
+fn stream_chunks_in(dialect: Dialect) -> Vec<Vec<u8>> {
     let mut chunks = Vec::new();
     let rest = translate(
         &openai_stream_chunks(),
         Dialect::OpenAiChat,
-        Dialect::Anthropic,
+        dialect,
         |out| chunks.push(std::mem::take(out)),
     );
     chunks.push(rest);

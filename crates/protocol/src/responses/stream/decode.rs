@@ -7,6 +7,8 @@
 //! Hosted tool calls (`web_search_call`, ...) have no IR stream form and are skipped. Must not
 //! emit anything that breaks `ir::check_well_formed`.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::ir::{BlockStart, Delta, ErrorBody, ErrorKind, StreamEvent, ToolCallKind};
@@ -14,6 +16,7 @@ use crate::responses::error::{kind_from_code, retry_after_in};
 use crate::responses::items::decode_annotation;
 use crate::responses::response::{stop_reason_from_wire, usage_from_wire};
 use crate::responses::wire;
+use crate::scan::{Reader, Seen};
 use crate::{signature, sse, Dialect, Error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,36 @@ pub struct StreamDecoder {
     saw_tool_use: bool,
 }
 
+/// A text, refusal, reasoning or tool-input `*.delta` event, read with [`crate::scan`]: through
+/// a `Value` each cost an allocation per key and value. `None` for any other event, or
+/// anything the reader is unsure of; the general path then reads it, so this must read only
+/// what that path reads, and the same (the tests compare the two).
+fn text_delta(data: &str) -> Option<(Kind, Cow<'_, str>)> {
+    let mut r = Reader::new(data);
+    let mut seen = Seen::default();
+    let (mut kind, mut delta) = (None, None);
+    r.object(|r, key| {
+        match key {
+            "type" => {
+                kind = Some(match seen.once(0, r)?.string()?.as_ref() {
+                    "response.output_text.delta" | "response.refusal.delta" => Kind::Text,
+                    "response.function_call_arguments.delta"
+                    | "response.custom_tool_call_input.delta" => Kind::Tool,
+                    "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+                        Kind::Thinking
+                    }
+                    _ => return None,
+                })
+            }
+            "delta" => delta = Some(seen.once(1, r)?.string()?),
+            _ => r.skip()?,
+        }
+        Some(())
+    })?;
+    r.end()?;
+    Some((kind?, delta?))
+}
+
 fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
@@ -59,6 +92,22 @@ impl StreamDecoder {
         if self.done || data.is_empty() || data == "[DONE]" {
             return Ok(());
         }
+        // Nearly every event of a stream is a text, reasoning or tool-input delta: read by hand
+        // (see `text_delta`).
+        if let Some((kind, text)) = text_delta(data) {
+            self.delta(kind, &text, out);
+            return Ok(());
+        }
+        self.decode_general(frame, data, out)
+    }
+
+    /// Any event, through a `Value`.
+    fn decode_general(
+        &mut self,
+        frame: &sse::Frame,
+        data: &str,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), Error> {
         let v: Value = serde_json::from_str(data)
             .map_err(|e| Error::Stream(format!("responses event is not JSON: {e}")))?;
         let ty = match v.get("type").and_then(Value::as_str) {
@@ -326,4 +375,92 @@ fn error_body(v: &Value, fallback: &str) -> ErrorBody {
     body.retry_after = retry_after_in(message);
     body.code = code;
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DELTAS: [&str; 4] = [
+        r#"{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi \"there\"\n\u00e9\ud83e\udd80","logprobs":[],"obfuscation":"Xq1"}"#,
+        r#"{"type":"response.refusal.delta","item_id":"msg_1","delta":"no"}"#,
+        r#"{"type":"response.function_call_arguments.delta","item_id":"fc_1","delta":"{\"a\":"}"#,
+        r#"{"delta":"hmm","type":"response.reasoning_summary_text.delta","summary_index":0,"n":[1,-2.5e3,{"a":null,"b":true}]}"#,
+    ];
+
+    /// A decoder inside an open text block, as the deltas of a message find it.
+    fn started() -> StreamDecoder {
+        let mut d = StreamDecoder::new();
+        let mut out = Vec::new();
+        for data in [
+            r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","model":"gpt-4.1","output":[],"usage":null}}"#,
+            r#"{"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"msg_1","type":"message","status":"in_progress","content":[],"role":"assistant"}}"#,
+            r#"{"type":"response.content_part.added","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}"#,
+        ] {
+            d.decode(&sse::Frame::new(None, data), &mut out).unwrap();
+        }
+        assert!(!out.is_empty());
+        d
+    }
+
+    /// Decodes `data` both ways; they must agree. Says whether the hand-read path read it.
+    fn check(data: &str) -> bool {
+        let data = data.trim();
+        if data.is_empty() || data == "[DONE]" {
+            return false; // `decode` skips it before either path
+        }
+        let frame = sse::Frame::new(Some("response.output_text.delta"), data);
+        let (mut fast, mut general) = (started(), started());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let ra = fast.decode(&frame, &mut a).map(|()| a);
+        let rb = general.decode_general(&frame, data, &mut b).map(|()| b);
+        assert_eq!(format!("{ra:?}"), format!("{rb:?}"), "{data}");
+        text_delta(data).is_some()
+    }
+
+    #[test]
+    fn text_reasoning_and_tool_input_deltas_are_read_by_hand_as_the_general_path_reads_them() {
+        for data in DELTAS {
+            assert!(check(data), "not read by hand: {data}");
+        }
+        for data in [
+            r#"{"type":"response.output_text.done","text":"x"}"#,
+            r#"{"type":"response.output_text.delta","d\u0065lta":"x"}"#,
+            r#"{"type":"response.output_text.delta","delta":"x","delta":"y"}"#,
+            r#"{"type":"response.output_text.delta","delta":"x"} x"#,
+            r#"{"type":"response.output_text.delta","delta":null}"#,
+            r#"{"delta":"x"}"#,
+        ] {
+            assert!(!check(data), "read by hand: {data}");
+        }
+    }
+
+    #[test]
+    fn the_two_paths_agree_on_every_cut_and_corruption() {
+        for data in DELTAS {
+            let bytes = data.as_bytes();
+            for at in 0..bytes.len() {
+                if let Ok(cut) = std::str::from_utf8(&bytes[..at]) {
+                    check(cut);
+                }
+                for with in [
+                    b'"', b'1', b'{', b'[', b'n', b',', b'}', b'\\', b'-', b'e', 0,
+                ] {
+                    let mut b = bytes.to_vec();
+                    b[at] = with;
+                    if let Ok(data) = std::str::from_utf8(&b) {
+                        check(data);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_by_hand(text in crate::json::any_text()) {
+            let data = serde_json::json!({"type": "response.output_text.delta", "delta": text});
+            proptest::prop_assert!(check(&data.to_string()));
+        }
+    }
 }
