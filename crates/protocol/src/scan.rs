@@ -11,8 +11,9 @@
 
 use std::borrow::Cow;
 
-/// The known fields of one object read so far, one bit each: a second one is declined
-/// (`wire::Chunk` refuses it as a duplicate field).
+/// The known fields of one object read so far, one bit each: a second one is declined (a
+/// derived serde struct refuses it as a duplicate, a `serde_json::Value` keeps the last; the
+/// caller's general path says which).
 #[derive(Default)]
 pub(crate) struct Seen(u8);
 
@@ -39,7 +40,7 @@ const MAX_DEPTH: u32 = 64;
 const MAX_NUMBER: usize = 100;
 
 /// A cursor over one text's JSON. Every method reads one JSON thing at the cursor (no
-/// leading whitespace) or returns `None`, which declines the whole frame.
+/// leading whitespace) or returns `None`, which declines the whole text.
 pub(crate) struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -370,4 +371,23 @@ impl<'a> Reader<'a> {
             self.at += 1;
         }
     }
+}
+
+/// Every cut of `text` and every corruption of one of its bytes into a JSON-significant one
+/// (those that are still UTF-8): what a hand-read path and its general path must agree on.
+#[cfg(test)]
+pub(crate) fn cuts_and_corruptions(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    for at in 0..bytes.len() {
+        out.extend(std::str::from_utf8(&bytes[..at]).ok().map(str::to_string));
+        for with in [
+            b'"', b'1', b'{', b'[', b'n', b',', b'}', b'\\', b'-', b'e', 0,
+        ] {
+            let mut changed = bytes.to_vec();
+            changed[at] = with;
+            out.extend(String::from_utf8(changed).ok());
+        }
+    }
+    out
 }
