@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::Postgres;
 use switchyard_core::audit::{AuditEntry, AuditFilter};
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
@@ -72,12 +72,10 @@ impl Engine for PostgresStore {
         }
         let mut tx = self.pool.begin().await?;
         for chunk in rows::usage_chunks(batch) {
-            let mut qb = QueryBuilder::<Postgres>::new(format!(
-                "INSERT INTO usage ({}) ",
-                rows::USAGE_COLUMNS
-            ));
-            rows::push_usage_values(&mut qb, chunk);
-            qb.build().execute(&mut *tx).await?;
+            let sql = rows::insert_usage_sql(chunk.len(), Flavor::Postgres);
+            rows::bind_usage(sqlx::query(&sql), chunk)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

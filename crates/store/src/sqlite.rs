@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::Sqlite;
 use switchyard_core::audit::{AuditEntry, AuditFilter};
 use switchyard_core::credential::StoredCredential;
 use switchyard_core::keys::ApiKey;
@@ -108,12 +108,10 @@ impl Engine for SqliteStore {
         }
         let mut tx = self.pool.begin().await?;
         for chunk in rows::usage_chunks(batch) {
-            let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                "INSERT INTO usage ({}) ",
-                rows::USAGE_COLUMNS
-            ));
-            rows::push_usage_values(&mut qb, chunk);
-            qb.build().execute(&mut *tx).await?;
+            let sql = rows::insert_usage_sql(chunk.len(), Flavor::Sqlite);
+            rows::bind_usage(sqlx::query(&sql), chunk)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
