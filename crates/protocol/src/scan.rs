@@ -29,6 +29,11 @@ impl Seen {
         self.0 |= 1 << bit;
         Some(r)
     }
+
+    /// Whether field `bit` was read.
+    pub(crate) fn has(&self, bit: u8) -> bool {
+        self.0 & (1 << bit) != 0
+    }
 }
 
 /// Unknown values nested deeper than this are declined: serde_json refuses past 128 levels,

@@ -1,9 +1,11 @@
 //! Reading only what a gateway records from an answer it forwards untouched (same dialect on
 //! both sides): the served model and the token usage. The body is scanned by serde without
-//! building the IR, so a passthrough answer costs a fraction of a full decode. What the
+//! building the IR (an OpenAI Chat answer, the commonest, by hand with [`crate::scan`] first),
+//! so a passthrough answer costs a fraction of a full decode. What the
 //! fields mean is each dialect's own usage decoder's business; this module only picks them
 //! out. It must not grow into a second decoder.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
@@ -11,6 +13,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use crate::ir::Usage;
+use crate::scan::{Reader, Seen};
 use crate::{anthropic, gemini, openai, responses, Dialect};
 
 // Each shape requires the field that makes a body an answer of its dialect (`content`,
@@ -62,6 +65,95 @@ struct Gemini {
     prompt_feedback: Option<IgnoredAny>,
 }
 
+fn openai_chat(body: &[u8]) -> Option<(String, Usage)> {
+    let w: OpenAiChat = serde_json::from_slice(body).ok()?;
+    let usage = w.usage.as_ref().map(openai::response::decode_usage);
+    Some((w.model, usage.unwrap_or_default()))
+}
+
+/// An OpenAI Chat answer's model and usage, read with [`crate::scan`]: through serde this was
+/// the largest part of a passthrough JSON request (`wire::Usage` buffers every field for its
+/// flattened `extra`). `None` for anything the reader is unsure of, which the serde shape
+/// then reads (so this must read only what that shape reads, and the same: the tests compare
+/// the two). The usage is read as `wire::Usage` reads it and mapped as
+/// `openai::response::decode_usage` maps it.
+fn openai_chat_by_hand(body: &[u8]) -> Option<(String, Usage)> {
+    let mut r = Reader::new(std::str::from_utf8(body).ok()?);
+    r.ws();
+    let mut seen = Seen::default();
+    let (mut model, mut usage) = (Cow::Borrowed(""), None);
+    r.object(|r, key| {
+        match key {
+            "model" => model = seen.once(0, r)?.string()?,
+            "usage" => usage = seen.once(1, r)?.nullable(openai_usage)?,
+            "choices" => seen.once(2, r)?.skip()?,
+            _ => r.skip()?,
+        }
+        Some(())
+    })?;
+    r.end()?;
+    // `choices` is what makes the body an answer.
+    seen.has(2).then_some(())?;
+    Some((model.into_owned(), usage.unwrap_or_default()))
+}
+
+/// `openai::wire::Usage`, as `openai::response::decode_usage` reads it.
+fn openai_usage(r: &mut Reader<'_>) -> Option<Usage> {
+    let mut seen = Seen::default();
+    let (mut prompt, mut completion, mut hit) = (0, 0, None);
+    let (mut cached, mut reasoning) = (None, None);
+    r.object(|r, key| {
+        match key {
+            "prompt_tokens" => prompt = seen.once(0, r)?.u64()?,
+            "completion_tokens" => completion = seen.once(1, r)?.u64()?,
+            "total_tokens" => {
+                seen.once(2, r)?.u64()?;
+            }
+            "prompt_tokens_details" => {
+                cached = seen
+                    .once(3, r)?
+                    .nullable(|r| detail(r, "cached_tokens"))?
+                    .flatten()
+            }
+            "completion_tokens_details" => {
+                reasoning = seen
+                    .once(4, r)?
+                    .nullable(|r| detail(r, "reasoning_tokens"))?
+                    .flatten()
+            }
+            "prompt_cache_hit_tokens" => hit = seen.once(5, r)?.nullable(Reader::u64)?,
+            "prompt_cache_miss_tokens" => {
+                seen.once(6, r)?.nullable(Reader::u64)?;
+            }
+            _ => r.skip()?,
+        }
+        Some(())
+    })?;
+    let cached = cached.or(hit).unwrap_or(0);
+    Some(Usage {
+        input_tokens: prompt.saturating_sub(cached),
+        output_tokens: completion,
+        cache_read_tokens: cached,
+        cache_write_tokens: 0,
+        reasoning_tokens: reasoning.unwrap_or(0),
+    })
+}
+
+/// A usage details object's one count that matters (`cached_tokens`, `reasoning_tokens`).
+fn detail(r: &mut Reader<'_>, name: &str) -> Option<Option<u64>> {
+    let mut seen = Seen::default();
+    let mut count = None;
+    r.object(|r, key| {
+        if key == name {
+            count = seen.once(0, r)?.nullable(Reader::u64)?;
+        } else {
+            r.skip()?;
+        }
+        Some(())
+    })?;
+    Some(count)
+}
+
 /// The model and usage of a whole (non-streamed) answer in `dialect`, or `None` when the body
 /// is not such an answer. An answer without usage gives zero usage.
 pub fn response_usage(dialect: Dialect, body: &[u8]) -> Option<(String, Usage)> {
@@ -71,11 +163,7 @@ pub fn response_usage(dialect: Dialect, body: &[u8]) -> Option<(String, Usage)> 
             let usage = w.usage.as_ref().map(anthropic::response::usage_from_wire);
             (w.model, usage.unwrap_or_default())
         }
-        Dialect::OpenAiChat => {
-            let w: OpenAiChat = serde_json::from_slice(body).ok()?;
-            let usage = w.usage.as_ref().map(openai::response::decode_usage);
-            (w.model, usage.unwrap_or_default())
-        }
+        Dialect::OpenAiChat => openai_chat_by_hand(body).or_else(|| openai_chat(body))?,
         Dialect::Responses => {
             let w: Responses = serde_json::from_slice(body).ok()?;
             let usage = w.usage.as_ref().map(responses::response::usage_from_wire);
@@ -412,6 +500,76 @@ mod tests {
     use super::*;
 
     /// Every response fixture: the sniffed model and usage equal the full decode's.
+    /// The hand-read OpenAI answer agrees with the serde shape wherever it reads one, and
+    /// reads every answer upstreams send.
+    fn check_openai(body: &str) -> bool {
+        let by_hand = openai_chat_by_hand(body.as_bytes());
+        if let Some(answer) = &by_hand {
+            assert_eq!(
+                Some(answer),
+                openai_chat(body.as_bytes()).as_ref(),
+                "{body}"
+            );
+        }
+        by_hand.is_some()
+    }
+
+    const OPENAI_ANSWER: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello \"you\"\n","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":9,"total_tokens":40,"prompt_tokens_details":{"cached_tokens":16,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":4,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_1"}"#;
+
+    #[test]
+    fn openai_answers_are_read_by_hand_as_serde_reads_them() {
+        for body in [
+            OPENAI_ANSWER,
+            // vLLM: details sent as null; DeepSeek: its own cache fields; no usage at all.
+            r#"{"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,"prompt_tokens_details":null,"completion_tokens_details":null}}"#,
+            r#"{"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,"prompt_cache_hit_tokens":3,"prompt_cache_miss_tokens":2}}"#,
+            r#" {"choices":[{"message":{"content":null}}],"usage":null} "#,
+            // Both cache counts: the details win.
+            r#"{"model":"m","choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"cached_tokens":3},"prompt_cache_hit_tokens":5}}"#,
+        ] {
+            assert!(check_openai(body), "not read by hand: {body}");
+        }
+        // Every answer fixture, as upstreams send them.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/openai/responses");
+        let mut read = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let body = std::fs::read_to_string(entry.path()).expect("fixture");
+            if Dialect::OpenAiChat.decode_response(body.as_bytes()).is_ok() {
+                assert!(check_openai(&body), "{}", entry.path().display());
+                read += 1;
+            }
+        }
+        assert!(read >= 4, "only {read} fixtures");
+        let (model, usage) = openai_chat_by_hand(OPENAI_ANSWER.as_bytes()).unwrap();
+        assert_eq!(model, "gpt-4o-mini-2024-07-18");
+        assert_eq!(
+            (
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_read_tokens
+            ),
+            (15, 9, 16)
+        );
+        assert_eq!(usage.reasoning_tokens, 4);
+        // Not an answer, or not sure: left to serde, which says.
+        for body in [
+            r#"{"model":"m"}"#,
+            r#"{"model":"m","choices":[],"model":"n"}"#,
+            r#"{"model":"m","choices":[],"usage":{"prompt_tokens":-0}}"#,
+            r#"{"error":{"message":"no"}}"#,
+        ] {
+            assert!(!check_openai(body), "read by hand: {body}");
+        }
+    }
+
+    #[test]
+    fn the_hand_read_openai_answer_agrees_with_serde_on_every_cut_and_corruption() {
+        for body in crate::scan::cuts_and_corruptions(OPENAI_ANSWER) {
+            check_openai(&body);
+        }
+    }
+
     #[test]
     fn agrees_with_the_full_decoder_on_every_fixture() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
