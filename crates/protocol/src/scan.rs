@@ -44,6 +44,13 @@ const MAX_DEPTH: u32 = 64;
 /// range, which serde_json refuses; real ones are far shorter.
 const MAX_NUMBER: usize = 100;
 
+/// Whether JSON `text` (as serde_json writes it) has no object with a key twice: `false` also
+/// for anything the reader is unsure of, so `true` is certain.
+pub(crate) fn keys_unique(text: &str) -> bool {
+    let mut r = Reader::new(text);
+    r.unique_keys().is_some() && r.end().is_some()
+}
+
 /// A cursor over one text's JSON. Every method reads one JSON thing at the cursor (no
 /// leading whitespace) or returns `None`, which declines the whole text.
 pub(crate) struct Reader<'a> {
@@ -335,6 +342,33 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Any value, as [`Reader::skip`], declined where an object repeats a key.
+    fn unique_keys(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' | b'[' => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return None;
+                }
+                if self.peek()? == b'{' {
+                    let mut keys = Vec::new();
+                    self.object(|r, key| {
+                        if keys.contains(&key) {
+                            return None;
+                        }
+                        keys.push(key);
+                        r.unique_keys()
+                    })?;
+                } else {
+                    self.array(|r| r.unique_keys())?;
+                }
+                self.depth -= 1;
+                Some(())
+            }
+            _ => self.skip(),
+        }
+    }
+
     /// A number in JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
     fn number(&mut self) -> Option<()> {
         let start = self.at;
@@ -395,4 +429,29 @@ pub(crate) fn cuts_and_corruptions(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_only_when_no_object_repeats_one_and_the_reader_is_sure() {
+        assert!(keys_unique(
+            r#"{"a":1,"b":{"a":[{"a":2},{"a":3}]},"c":"a"}"#
+        ));
+        assert!(keys_unique(r#"[{"a":1},{"a":1}]"#));
+        assert!(keys_unique("[]"));
+        for text in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"b":{"a":1,"c":2,"a":3}}"#,
+            r#"[{"x":[{"k":1,"k":1}]}]"#,
+            // Not sure: an escaped key could spell another.
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":"#,
+        ] {
+            assert!(!keys_unique(text), "{text}");
+        }
+    }
 }

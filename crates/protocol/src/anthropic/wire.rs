@@ -14,7 +14,21 @@ use serde_json::{Map, Value};
 
 /// Serializes a wire value to JSON bytes, resolving `extra` / typed-field collisions in
 /// favour of the typed field (see the module doc).
+///
+/// Written directly first: only a collision makes the two differ (it is written as a repeated
+/// key, where the `Value` keeps one, at the first one's place), and the detour through a
+/// `Value` cost most of encoding a message. So the direct bytes are kept when no object in them
+/// repeats a key, and the `Value` path resolves the rest.
 pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    if let Ok(direct) = serde_json::to_vec(value) {
+        if std::str::from_utf8(&direct).is_ok_and(crate::scan::keys_unique) {
+            return direct;
+        }
+    }
+    via_value(value)
+}
+
+fn via_value<T: Serialize>(value: &T) -> Vec<u8> {
     match serde_json::to_value(value) {
         Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
         Err(_) => Vec::new(),
@@ -476,4 +490,53 @@ pub struct MessageDeltaBody {
     pub stop_reason: Option<String>,
     #[serde(default)]
     pub stop_sequence: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(extra: Value) -> Response {
+        let Value::Object(extra) = extra else {
+            panic!("an object")
+        };
+        Response {
+            extra,
+            id: "msg_1".into(),
+            kind: "message".into(),
+            role: "assistant".into(),
+            model: "claude".into(),
+            content: Vec::new(),
+            stop_reason: Some("end_turn".into()),
+            stop_sequence: None,
+            usage: Usage::default(),
+        }
+    }
+
+    #[test]
+    fn bytes_are_those_of_the_value_path_with_or_without_a_collision() {
+        for extra in [
+            serde_json::json!({}),
+            serde_json::json!({"container": {"id": "c", "nested": {"a": 1, "b": [1, 2]}}}),
+            // Collisions: a typed field that is written wins, at the extra key's place.
+            serde_json::json!({"model": "other", "x": 1}),
+            serde_json::json!({"stop_reason": "max_tokens"}),
+            // `stop_sequence` is written (as null) too, so the typed field wins again.
+            serde_json::json!({"stop_sequence": "END"}),
+        ] {
+            let r = response(extra);
+            let bytes = to_bytes(&r);
+            assert_eq!(bytes, via_value(&r), "{}", String::from_utf8_lossy(&bytes));
+        }
+        let collided = to_bytes(&response(serde_json::json!({"model": "other"})));
+        let v: Value = serde_json::from_slice(&collided).unwrap();
+        assert_eq!(v["model"], "claude");
+        assert_eq!(
+            String::from_utf8(collided)
+                .unwrap()
+                .matches("\"model\"")
+                .count(),
+            1
+        );
+    }
 }
