@@ -8,6 +8,7 @@
 //! valgrind --tool=callgrind target/release/examples/hotpath stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath anthropic-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath responses-stream 200
+//! valgrind --tool=callgrind target/release/examples/hotpath gemini-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
@@ -21,6 +22,7 @@
 //!   re-encoded as an OpenAI Chat stream: the cross-dialect path the other way round.
 //! - `responses-stream N`: the same answer as the Responses API streams it, decoded and
 //!   re-encoded as an Anthropic stream (a Responses-only model behind an Anthropic client).
+//! - `gemini-stream N`: the same from a Gemini upstream to an Anthropic client.
 //! - `sniff N`: N times, the same 50-chunk stream fed to the SSE parser one upstream chunk at
 //!   a time and each frame to a `StreamSniffer`: the same-dialect (forwarded) stream path,
 //!   where the gateway only reads usage, failure and the proper end.
@@ -41,7 +43,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> usize {
         args.get(i).and_then(|s| s.parse().ok()).expect(
-            "usage: hotpath stream|anthropic-stream|responses-stream|sniff|request N | dump DIR",
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request N | dump DIR",
         )
     };
     match args.first().map(String::as_str) {
@@ -63,11 +65,17 @@ fn main() {
             Dialect::Responses,
             Dialect::Anthropic,
         ),
+        Some("gemini-stream") => stream(
+            count(1),
+            &stream_chunks_in(Dialect::Gemini),
+            Dialect::Gemini,
+            Dialect::Anthropic,
+        ),
         Some("sniff") => sniff(count(1)),
         Some("request") => request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
         _ => panic!(
-            "usage: hotpath stream|anthropic-stream|responses-stream|sniff|request N | dump DIR"
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request N | dump DIR"
         ),
     }
 }

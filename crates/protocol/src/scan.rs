@@ -157,6 +157,13 @@ impl<'a> Reader<'a> {
         read(self).map(Some)
     }
 
+    pub(crate) fn bool(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            _ => self.literal(b"false").map(|()| false),
+        }
+    }
+
     /// An optional string.
     pub(crate) fn text(&mut self) -> Option<Option<Cow<'a, str>>> {
         self.nullable(Self::string)

@@ -7,6 +7,8 @@
 //! with a `finishReason` ends the message. Parts the IR stream has no form for (inline media,
 //! code execution) are skipped.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Value};
 
 use crate::gemini::error::{detail_of, from_detail};
@@ -17,6 +19,7 @@ use crate::gemini::wire;
 use crate::ir::{
     BlockStart, Delta, ErrorBody, ErrorKind, StopReason, StreamEvent, ToolCallKind, Usage,
 };
+use crate::scan::{Reader, Seen};
 use crate::{signature, sse, Dialect, Error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +52,24 @@ impl StreamDecoder {
         if self.done || data.is_empty() || data == "[DONE]" {
             return Ok(());
         }
-        let value: Value = serde_json::from_str(data)
-            .map_err(|e| Error::Stream(format!("invalid JSON in Gemini chunk: {e}")))?;
-        if value.get("error").is_some() {
-            if let Some(detail) = detail_of(value.clone()) {
-                self.done = true;
-                out.push(StreamEvent::Error(from_detail(detail, None)));
-                return Ok(());
+        // A chunk of text or thinking parts, nearly every chunk of a stream, is read by hand
+        // (see `read_chunk`); the rest through a `Value`.
+        let chunk = match read_chunk(data) {
+            Some(chunk) => chunk,
+            None => {
+                let value: Value = serde_json::from_str(data)
+                    .map_err(|e| Error::Stream(format!("invalid JSON in Gemini chunk: {e}")))?;
+                if value.get("error").is_some() {
+                    if let Some(detail) = detail_of(value.clone()) {
+                        self.done = true;
+                        out.push(StreamEvent::Error(from_detail(detail, None)));
+                        return Ok(());
+                    }
+                }
+                serde_json::from_value(value)
+                    .map_err(|e| Error::Stream(format!("unexpected Gemini chunk: {e}")))?
             }
-        }
-        let chunk: wire::Response = serde_json::from_value(value)
-            .map_err(|e| Error::Stream(format!("unexpected Gemini chunk: {e}")))?;
+        };
         let chunk_usage = chunk.usage_metadata.as_ref().map(decode_usage);
         if !self.started {
             self.started = true;
@@ -201,6 +211,172 @@ impl StreamDecoder {
                 index,
                 delta: Delta::Signature(sig),
             });
+        }
+    }
+}
+
+/// A chunk whose parts are text or thinking (with their signatures), read with
+/// [`crate::scan`] into the `wire::Response` serde would build: through a `Value` and the wire
+/// types it cost an allocation per key and value. `None` for anything else (an error, another
+/// kind of part, a snake_case key, a repeated key) or anything the reader is unsure of; the
+/// general path then reads it, so this must build only what that path builds (the tests
+/// compare the two).
+fn read_chunk(data: &str) -> Option<wire::Response> {
+    let mut r = Reader::new(data);
+    r.ws();
+    let mut seen = Seen::default();
+    let mut chunk = wire::Response::default();
+    r.object(|r, key| {
+        match key {
+            "candidates" => chunk.candidates = seen.once(0, r)?.array(read_candidate)?,
+            "usageMetadata" => chunk.usage_metadata = seen.once(1, r)?.by_serde()?,
+            "modelVersion" => chunk.model_version = owned(seen.once(2, r)?.text()?),
+            "responseId" => chunk.response_id = owned(seen.once(3, r)?.text()?),
+            "error" | "usage_metadata" | "model_version" | "response_id" => return None,
+            _ => extra(r, key, &mut chunk.extra)?,
+        }
+        Some(())
+    })?;
+    r.end()?;
+    Some(chunk)
+}
+
+fn read_candidate(r: &mut Reader<'_>) -> Option<wire::Candidate> {
+    let mut seen = Seen::default();
+    let mut candidate = wire::Candidate::default();
+    r.object(|r, key| {
+        match key {
+            "content" => candidate.content = seen.once(0, r)?.nullable(read_content)?,
+            "finishReason" => candidate.finish_reason = owned(seen.once(1, r)?.text()?),
+            "finish_reason" => return None,
+            _ => extra(r, key, &mut candidate.extra)?,
+        }
+        Some(())
+    })?;
+    Some(candidate)
+}
+
+fn read_content(r: &mut Reader<'_>) -> Option<wire::Content> {
+    let mut seen = Seen::default();
+    let mut content = wire::Content::default();
+    r.object(|r, key| {
+        match key {
+            "role" => content.role = owned(seen.once(0, r)?.text()?),
+            "parts" => content.parts = seen.once(1, r)?.array(read_part)?,
+            _ => extra(r, key, &mut content.extra)?,
+        }
+        Some(())
+    })?;
+    Some(content)
+}
+
+/// A text or thinking part; any other field (another kind of part) declines the chunk.
+fn read_part(r: &mut Reader<'_>) -> Option<wire::Part> {
+    let mut seen = Seen::default();
+    let mut part = wire::Part::default();
+    r.object(|r, key| {
+        match key {
+            "text" => part.text = owned(seen.once(0, r)?.text()?),
+            "thought" => part.thought = seen.once(1, r)?.nullable(Reader::bool)?,
+            "thoughtSignature" => part.thought_signature = owned(seen.once(2, r)?.text()?),
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some(part)
+}
+
+/// An unknown field, kept as the `Value` serde would keep (a repeated one declines).
+fn extra(r: &mut Reader<'_>, key: &str, extra: &mut wire::Extra) -> Option<()> {
+    if extra.contains_key(key) {
+        return None;
+    }
+    extra.insert(key.to_string(), r.by_serde()?);
+    Some(())
+}
+
+fn owned(text: Option<Cow<'_, str>>) -> Option<String> {
+    text.map(Cow::into_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHUNKS: [&str; 3] = [
+        r#"{"candidates":[{"content":{"parts":[{"text":"**Plan** \"a\"\n\u00e9","thought":true}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":21,"thoughtsTokenCount":12},"modelVersion":"gemini-2.5-pro","responseId":"r1"}"#,
+        r#"{"candidates":[{"content":{"parts":[{"text":"done"},{"text":"","thoughtSignature":"c2ln"}],"role":"model"},"finishReason":"STOP","index":0,"safetyRatings":[{"category":"HARM_CATEGORY_X","probability":"NEGLIGIBLE","blocked":false,"score":1.5e-3}]}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":2,"totalTokenCount":23},"modelVersion":"gemini-2.5-pro","responseId":"r1","createTime":"2026-01-01T00:00:00Z"}"#,
+        r#" {"candidates":[{"content":null}],"usageMetadata":null,"modelVersion":null} "#,
+    ];
+
+    /// What the general path builds from `data`, as the decoder reads it.
+    fn general(data: &str) -> Option<wire::Response> {
+        serde_json::from_value(serde_json::from_str::<Value>(data).ok()?).ok()
+    }
+
+    /// A chunk read by hand is one the general path builds the same. Says whether it was.
+    fn check(data: &str) -> bool {
+        let Some(chunk) = read_chunk(data) else {
+            return false;
+        };
+        let whole = general(data).unwrap_or_else(|| panic!("read by hand, refused: {data}"));
+        assert_eq!(format!("{chunk:?}"), format!("{whole:?}"), "{data}");
+        true
+    }
+
+    #[test]
+    fn text_and_thinking_chunks_are_read_by_hand_as_the_general_path_reads_them() {
+        for data in CHUNKS.into_iter().chain([
+            r#"{"candidates":[{"content":{"parts":[{"text":"a","thought":false,"thoughtSignature":null}]}}]}"#,
+        ]) {
+            assert!(check(data), "not read by hand: {data}");
+        }
+        // Every text chunk of the stream fixtures, as upstreams send them.
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini/streams");
+        let mut read = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let mut items = Vec::new();
+            let mut parser = sse::Parser::new();
+            parser.feed(&std::fs::read(entry.path()).expect("fixture"), &mut items);
+            parser.finish(&mut items);
+            for item in items {
+                if let sse::Item::Frame(f) = item {
+                    read += usize::from(check(f.data.trim()));
+                }
+            }
+        }
+        assert!(read >= 8, "only {read} fixture chunks read by hand");
+        // Errors, other parts, snake_case, repeated keys: the general path.
+        for data in [
+            r#"{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}"#,
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}]}}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}}],"usage_metadata":{}}"#,
+            r#"{"candidates":[{"finish_reason":"STOP"}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"a","text":"b"}]}}]}"#,
+            r#"{"candidates":[{"index":0,"index":1}]}"#,
+            r#"{"candidates":[{"content":{"parts":null}}]}"#,
+        ] {
+            assert!(!check(data), "read by hand: {data}");
+        }
+    }
+
+    #[test]
+    fn the_two_paths_agree_on_every_cut_and_corruption() {
+        for chunk in CHUNKS {
+            for data in crate::scan::cuts_and_corruptions(chunk) {
+                check(&data);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_by_hand(text in crate::json::any_text()) {
+            let data = serde_json::json!({
+                "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}}],
+            });
+            proptest::prop_assert!(check(&data.to_string()));
         }
     }
 }
