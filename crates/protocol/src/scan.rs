@@ -188,6 +188,27 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// An unknown field's value into `extra`, as the `Value` a flattened serde map keeps (a
+    /// repeated key declines).
+    pub(crate) fn unknown(
+        &mut self,
+        key: &str,
+        extra: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Option<()> {
+        if extra.contains_key(key) {
+            return None;
+        }
+        let value = match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| serde_json::Value::Null)?,
+            b't' | b'f' => serde_json::Value::Bool(self.bool()?),
+            b'"' => serde_json::Value::String(self.string()?.into_owned()),
+            // Numbers, arrays and objects: serde's own reading, for its number forms.
+            _ => self.by_serde()?,
+        };
+        extra.insert(key.to_string(), value);
+        Some(())
+    }
+
     /// A value read by serde from its own text: for what is rare and intricate (usage).
     pub(crate) fn by_serde<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
         let start = self.at;

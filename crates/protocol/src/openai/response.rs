@@ -4,15 +4,159 @@
 //! Only `choices[0]` is mapped; further choices (`n > 1`) ride in extras for this dialect.
 //! `prompt_tokens` includes cached tokens, the IR's `input_tokens` does not.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 
 use super::wire::{self, CompletionTokensDetails, PromptTokensDetails};
 use super::{assistant, form};
 use crate::ir::{self, StopReason, Usage};
+use crate::scan::{Reader, Seen};
 use crate::{json, EncodeOptions, Error};
 
+/// A `chat.completion` read with [`crate::scan`] into the `wire::Response` serde would build:
+/// through serde each wire type with a flattened `extra` buffered every field first, most of
+/// the cost of translating an answer. Text content only: content parts, anything else unusual,
+/// or anything the reader is unsure of gives `None`, and serde reads the answer (so this must
+/// build only what serde builds; the tests compare the two).
+fn read_response(body: &[u8]) -> Option<wire::Response> {
+    let mut r = Reader::new(std::str::from_utf8(body).ok()?);
+    r.ws();
+    let mut seen = Seen::default();
+    let (mut id, mut object, mut created, mut model) = (None, None, None, None);
+    let (mut choices, mut usage, mut extra) = (None, None, wire::Extra::new());
+    r.object(|r, key| {
+        match key {
+            "id" => id = Some(seen.once(0, r)?.string()?.into_owned()),
+            "object" => object = Some(seen.once(1, r)?.string()?.into_owned()),
+            "created" => created = seen.once(2, r)?.nullable(Reader::u64)?,
+            "model" => model = Some(seen.once(3, r)?.string()?.into_owned()),
+            "choices" => choices = Some(seen.once(4, r)?.array(read_choice)?),
+            "usage" => usage = seen.once(5, r)?.nullable(read_usage)?,
+            _ => r.unknown(key, &mut extra)?,
+        }
+        Some(())
+    })?;
+    r.end()?;
+    Some(wire::Response {
+        id: id?,
+        object: object?,
+        created,
+        model: model?,
+        choices: choices?,
+        usage,
+        extra,
+    })
+}
+
+/// `wire::Usage`, and its details objects, as serde builds them.
+fn read_usage(r: &mut Reader<'_>) -> Option<wire::Usage> {
+    let mut seen = Seen::default();
+    let mut u = wire::Usage::default();
+    r.object(|r, key| {
+        match key {
+            "prompt_tokens" => u.prompt_tokens = seen.once(0, r)?.u64()?,
+            "completion_tokens" => u.completion_tokens = seen.once(1, r)?.u64()?,
+            "total_tokens" => u.total_tokens = seen.once(2, r)?.u64()?,
+            "prompt_tokens_details" => {
+                u.prompt_tokens_details = Some(seen.once(3, r)?.nullable(|r| {
+                    let mut d = PromptTokensDetails::default();
+                    read_details(r, "cached_tokens", &mut d.cached_tokens, &mut d.extra)?;
+                    Some(d)
+                })?)
+            }
+            "completion_tokens_details" => {
+                u.completion_tokens_details = Some(seen.once(4, r)?.nullable(|r| {
+                    let mut d = CompletionTokensDetails::default();
+                    read_details(r, "reasoning_tokens", &mut d.reasoning_tokens, &mut d.extra)?;
+                    Some(d)
+                })?)
+            }
+            "prompt_cache_hit_tokens" => {
+                u.prompt_cache_hit_tokens = seen.once(5, r)?.nullable(Reader::u64)?
+            }
+            "prompt_cache_miss_tokens" => {
+                u.prompt_cache_miss_tokens = seen.once(6, r)?.nullable(Reader::u64)?
+            }
+            _ => r.unknown(key, &mut u.extra)?,
+        }
+        Some(())
+    })?;
+    Some(u)
+}
+
+/// A usage details object: its one named count, the rest kept as serde keeps them.
+fn read_details(
+    r: &mut Reader<'_>,
+    name: &str,
+    count: &mut Option<u64>,
+    extra: &mut wire::Extra,
+) -> Option<()> {
+    let mut seen = Seen::default();
+    r.object(|r, key| {
+        if key == name {
+            *count = seen.once(0, r)?.nullable(Reader::u64)?;
+            Some(())
+        } else {
+            r.unknown(key, extra)
+        }
+    })
+}
+
+fn read_choice(r: &mut Reader<'_>) -> Option<wire::Choice> {
+    let mut seen = Seen::default();
+    let (mut index, mut message, mut finish_reason) = (0, None, None);
+    let mut extra = wire::Extra::new();
+    r.object(|r, key| {
+        match key {
+            "index" => index = seen.once(0, r)?.u64()?,
+            "message" => message = Some(read_message(seen.once(1, r)?)?),
+            "finish_reason" => finish_reason = seen.once(2, r)?.text()?.map(Cow::into_owned),
+            _ => r.unknown(key, &mut extra)?,
+        }
+        Some(())
+    })?;
+    Some(wire::Choice {
+        index,
+        message: message?,
+        finish_reason,
+        extra,
+    })
+}
+
+fn read_message(r: &mut Reader<'_>) -> Option<wire::Message> {
+    let mut seen = Seen::default();
+    let (mut role, mut content, mut tool_calls, mut tool_call_id) = (None, None, None, None);
+    let mut extra = wire::Extra::new();
+    r.object(|r, key| {
+        match key {
+            "role" => role = Some(seen.once(0, r)?.string()?.into_owned()),
+            // Absent, `null` (`Some(None)`) or text; parts decline.
+            "content" => {
+                let text = seen.once(1, r)?.text()?;
+                content = Some(text.map(|t| wire::Content::Text(t.into_owned())));
+            }
+            "tool_calls" => tool_calls = seen.once(2, r)?.by_serde()?,
+            "tool_call_id" => tool_call_id = seen.once(3, r)?.text()?.map(Cow::into_owned),
+            _ => r.unknown(key, &mut extra)?,
+        }
+        Some(())
+    })?;
+    Some(wire::Message {
+        role: role?,
+        content,
+        tool_calls,
+        tool_call_id,
+        extra,
+    })
+}
+
 pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
-    let w: wire::Response = json::decode(body)?;
+    // The common answer is read by hand (see `read_response`), the rest by serde.
+    let w = match read_response(body) {
+        Some(w) => w,
+        None => json::decode(body)?,
+    };
     let mut fields = w.extra.clone();
     if w.object != "chat.completion" {
         form::set(&mut fields, "object", w.object.clone().into());
@@ -239,5 +383,67 @@ pub(crate) fn encode_usage(u: &Usage) -> wire::Usage {
         prompt_cache_hit_tokens: None,
         prompt_cache_miss_tokens: None,
         extra: Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANSWER: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1735689600,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"a\"\n\u00e9","refusal":null,"annotations":[],"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":0}},"service_tier":"default","system_fingerprint":null}"#;
+
+    /// An answer read by hand is one serde builds the same. Says whether it was.
+    fn check(body: &str) -> bool {
+        let Some(read) = read_response(body.as_bytes()) else {
+            return false;
+        };
+        let whole: wire::Response = json::decode(body.as_bytes())
+            .unwrap_or_else(|e| panic!("read by hand, refused: {e}: {body}"));
+        assert_eq!(format!("{read:?}"), format!("{whole:?}"), "{body}");
+        true
+    }
+
+    #[test]
+    fn answers_are_read_by_hand_as_serde_reads_them() {
+        assert!(check(ANSWER));
+        assert!(check(
+            r#" {"id":"c","object":"chat.completion","created":null,"model":"m","choices":[{"message":{"role":"assistant","content":null},"finish_reason":null}]} "#
+        ));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/openai/responses");
+        let mut read = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let body = std::fs::read_to_string(entry.path()).expect("fixture");
+            read += usize::from(check(&body));
+        }
+        assert!(read >= 6, "only {read} fixtures read by hand");
+        for body in [
+            // Content parts, a missing required field, a repeated key, a cut answer.
+            r#"{"id":"c","object":"o","model":"m","choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"a"}]}}]}"#,
+            r#"{"object":"o","model":"m","choices":[]}"#,
+            r#"{"id":"c","id":"d","object":"o","model":"m","choices":[]}"#,
+            r#"{"id":"c","object":"o","model":"m","choices":[{"message":{"role":"assistant","x":1,"x":2}}]}"#,
+            r#"{"id":"c","object":"o","model":"m","choices":["#,
+        ] {
+            assert!(!check(body), "read by hand: {body}");
+        }
+    }
+
+    #[test]
+    fn the_two_paths_agree_on_every_cut_and_corruption() {
+        for body in crate::scan::cuts_and_corruptions(ANSWER) {
+            check(&body);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_by_hand(text in crate::json::any_text()) {
+            let body = json!({
+                "id": "c", "object": "chat.completion", "model": "m",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+            });
+            proptest::prop_assert!(check(&body.to_string()));
+        }
     }
 }

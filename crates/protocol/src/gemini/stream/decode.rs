@@ -233,7 +233,7 @@ fn read_chunk(data: &str) -> Option<wire::Response> {
             "modelVersion" => chunk.model_version = owned(seen.once(2, r)?.text()?),
             "responseId" => chunk.response_id = owned(seen.once(3, r)?.text()?),
             "error" | "usage_metadata" | "model_version" | "response_id" => return None,
-            _ => extra(r, key, &mut chunk.extra)?,
+            _ => r.unknown(key, &mut chunk.extra)?,
         }
         Some(())
     })?;
@@ -249,7 +249,7 @@ fn read_candidate(r: &mut Reader<'_>) -> Option<wire::Candidate> {
             "content" => candidate.content = seen.once(0, r)?.nullable(read_content)?,
             "finishReason" => candidate.finish_reason = owned(seen.once(1, r)?.text()?),
             "finish_reason" => return None,
-            _ => extra(r, key, &mut candidate.extra)?,
+            _ => r.unknown(key, &mut candidate.extra)?,
         }
         Some(())
     })?;
@@ -263,7 +263,7 @@ fn read_content(r: &mut Reader<'_>) -> Option<wire::Content> {
         match key {
             "role" => content.role = owned(seen.once(0, r)?.text()?),
             "parts" => content.parts = seen.once(1, r)?.array(read_part)?,
-            _ => extra(r, key, &mut content.extra)?,
+            _ => r.unknown(key, &mut content.extra)?,
         }
         Some(())
     })?;
@@ -284,15 +284,6 @@ fn read_part(r: &mut Reader<'_>) -> Option<wire::Part> {
         Some(())
     })?;
     Some(part)
-}
-
-/// An unknown field, kept as the `Value` serde would keep (a repeated one declines).
-fn extra(r: &mut Reader<'_>, key: &str, extra: &mut wire::Extra) -> Option<()> {
-    if extra.contains_key(key) {
-        return None;
-    }
-    extra.insert(key.to_string(), r.by_serde()?);
-    Some(())
 }
 
 fn owned(text: Option<Cow<'_, str>>) -> Option<String> {
