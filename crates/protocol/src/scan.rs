@@ -169,6 +169,11 @@ impl<'a> Reader<'a> {
         self.nullable(Self::string)
     }
 
+    /// An optional string, owned.
+    pub(crate) fn text_owned(&mut self) -> Option<Option<String>> {
+        Some(self.text()?.map(Cow::into_owned))
+    }
+
     /// An object of two optional strings (a function's or custom tool's delta).
     pub(crate) fn pair(
         &mut self,
@@ -202,7 +207,11 @@ impl<'a> Reader<'a> {
             b'n' => self.literal(b"null").map(|()| serde_json::Value::Null)?,
             b't' | b'f' => serde_json::Value::Bool(self.bool()?),
             b'"' => serde_json::Value::String(self.string()?.into_owned()),
-            // Numbers, arrays and objects: serde's own reading, for its number forms.
+            // A count (plain digits) is serde's `u64` number; other numbers, arrays and objects
+            // are read by serde itself, for its number forms.
+            b'0'..=b'9' if !matches!(self.after_digits(), Some(b'.' | b'e' | b'E')) => {
+                serde_json::Value::from(self.u64()?)
+            }
             _ => self.by_serde()?,
         };
         extra.insert(key.to_string(), value);
@@ -427,6 +436,15 @@ impl<'a> Reader<'a> {
             }
         }
         (self.at - start <= MAX_NUMBER).then_some(())
+    }
+
+    /// The byte after the run of digits at the cursor.
+    fn after_digits(&self) -> Option<u8> {
+        let digits = self.bytes[self.at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        self.bytes.get(self.at + digits).copied()
     }
 
     fn digit(&mut self) -> Option<()> {

@@ -75,8 +75,8 @@ fn openai_chat(body: &[u8]) -> Option<(String, Usage)> {
 /// the largest part of a passthrough JSON request (`wire::Usage` buffers every field for its
 /// flattened `extra`). `None` for anything the reader is unsure of, which the serde shape
 /// then reads (so this must read only what that shape reads, and the same: the tests compare
-/// the two). The usage is read as `wire::Usage` reads it and mapped as
-/// `openai::response::decode_usage` maps it.
+/// the two). The usage is the decoder's own: read by `openai::response::read_usage`, mapped
+/// by `decode_usage`.
 fn openai_chat_by_hand(body: &[u8]) -> Option<(String, Usage)> {
     let mut r = Reader::new(std::str::from_utf8(body).ok()?);
     r.ws();
@@ -85,7 +85,12 @@ fn openai_chat_by_hand(body: &[u8]) -> Option<(String, Usage)> {
     r.object(|r, key| {
         match key {
             "model" => model = seen.once(0, r)?.string()?,
-            "usage" => usage = seen.once(1, r)?.nullable(openai_usage)?,
+            // Only the counts matter here: the fields `wire::Usage` keeps in `extra` are skipped.
+            "usage" => {
+                usage = seen
+                    .once(1, r)?
+                    .nullable(|r| openai::response::read_usage_with(r, |r, _, _| r.skip()))?
+            }
             "choices" => seen.once(2, r)?.skip()?,
             _ => r.skip()?,
         }
@@ -94,64 +99,8 @@ fn openai_chat_by_hand(body: &[u8]) -> Option<(String, Usage)> {
     r.end()?;
     // `choices` is what makes the body an answer.
     seen.has(2).then_some(())?;
+    let usage = usage.as_ref().map(openai::response::decode_usage);
     Some((model.into_owned(), usage.unwrap_or_default()))
-}
-
-/// `openai::wire::Usage`, as `openai::response::decode_usage` reads it.
-fn openai_usage(r: &mut Reader<'_>) -> Option<Usage> {
-    let mut seen = Seen::default();
-    let (mut prompt, mut completion, mut hit) = (0, 0, None);
-    let (mut cached, mut reasoning) = (None, None);
-    r.object(|r, key| {
-        match key {
-            "prompt_tokens" => prompt = seen.once(0, r)?.u64()?,
-            "completion_tokens" => completion = seen.once(1, r)?.u64()?,
-            "total_tokens" => {
-                seen.once(2, r)?.u64()?;
-            }
-            "prompt_tokens_details" => {
-                cached = seen
-                    .once(3, r)?
-                    .nullable(|r| detail(r, "cached_tokens"))?
-                    .flatten()
-            }
-            "completion_tokens_details" => {
-                reasoning = seen
-                    .once(4, r)?
-                    .nullable(|r| detail(r, "reasoning_tokens"))?
-                    .flatten()
-            }
-            "prompt_cache_hit_tokens" => hit = seen.once(5, r)?.nullable(Reader::u64)?,
-            "prompt_cache_miss_tokens" => {
-                seen.once(6, r)?.nullable(Reader::u64)?;
-            }
-            _ => r.skip()?,
-        }
-        Some(())
-    })?;
-    let cached = cached.or(hit).unwrap_or(0);
-    Some(Usage {
-        input_tokens: prompt.saturating_sub(cached),
-        output_tokens: completion,
-        cache_read_tokens: cached,
-        cache_write_tokens: 0,
-        reasoning_tokens: reasoning.unwrap_or(0),
-    })
-}
-
-/// A usage details object's one count that matters (`cached_tokens`, `reasoning_tokens`).
-fn detail(r: &mut Reader<'_>, name: &str) -> Option<Option<u64>> {
-    let mut seen = Seen::default();
-    let mut count = None;
-    r.object(|r, key| {
-        if key == name {
-            count = seen.once(0, r)?.nullable(Reader::u64)?;
-        } else {
-            r.skip()?;
-        }
-        Some(())
-    })?;
-    Some(count)
 }
 
 /// The model and usage of a whole (non-streamed) answer in `dialect`, or `None` when the body

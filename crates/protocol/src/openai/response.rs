@@ -4,8 +4,6 @@
 //! Only `choices[0]` is mapped; further choices (`n > 1`) ride in extras for this dialect.
 //! `prompt_tokens` includes cached tokens, the IR's `input_tokens` does not.
 
-use std::borrow::Cow;
-
 use serde_json::{json, Map, Value};
 
 use super::wire::{self, CompletionTokensDetails, PromptTokensDetails};
@@ -50,7 +48,16 @@ fn read_response(body: &[u8]) -> Option<wire::Response> {
 }
 
 /// `wire::Usage`, and its details objects, as serde builds them.
-fn read_usage(r: &mut Reader<'_>) -> Option<wire::Usage> {
+pub(crate) fn read_usage(r: &mut Reader<'_>) -> Option<wire::Usage> {
+    read_usage_with(r, |r, key, extra| r.unknown(key, extra))
+}
+
+/// What becomes of a field a wire type does not name: kept in its `extra`
+/// ([`Reader::unknown`]), or skipped where only the named fields are read.
+pub(crate) type Unknown = fn(&mut Reader<'_>, &str, &mut wire::Extra) -> Option<()>;
+
+/// [`read_usage`], with `unknown` for the fields it does not name.
+pub(crate) fn read_usage_with(r: &mut Reader<'_>, unknown: Unknown) -> Option<wire::Usage> {
     let mut seen = Seen::default();
     let mut u = wire::Usage::default();
     r.object(|r, key| {
@@ -61,14 +68,26 @@ fn read_usage(r: &mut Reader<'_>) -> Option<wire::Usage> {
             "prompt_tokens_details" => {
                 u.prompt_tokens_details = Some(seen.once(3, r)?.nullable(|r| {
                     let mut d = PromptTokensDetails::default();
-                    read_details(r, "cached_tokens", &mut d.cached_tokens, &mut d.extra)?;
+                    read_details(
+                        r,
+                        "cached_tokens",
+                        &mut d.cached_tokens,
+                        &mut d.extra,
+                        unknown,
+                    )?;
                     Some(d)
                 })?)
             }
             "completion_tokens_details" => {
                 u.completion_tokens_details = Some(seen.once(4, r)?.nullable(|r| {
                     let mut d = CompletionTokensDetails::default();
-                    read_details(r, "reasoning_tokens", &mut d.reasoning_tokens, &mut d.extra)?;
+                    read_details(
+                        r,
+                        "reasoning_tokens",
+                        &mut d.reasoning_tokens,
+                        &mut d.extra,
+                        unknown,
+                    )?;
                     Some(d)
                 })?)
             }
@@ -78,7 +97,7 @@ fn read_usage(r: &mut Reader<'_>) -> Option<wire::Usage> {
             "prompt_cache_miss_tokens" => {
                 u.prompt_cache_miss_tokens = seen.once(6, r)?.nullable(Reader::u64)?
             }
-            _ => r.unknown(key, &mut u.extra)?,
+            _ => unknown(r, key, &mut u.extra)?,
         }
         Some(())
     })?;
@@ -91,6 +110,7 @@ fn read_details(
     name: &str,
     count: &mut Option<u64>,
     extra: &mut wire::Extra,
+    unknown: Unknown,
 ) -> Option<()> {
     let mut seen = Seen::default();
     r.object(|r, key| {
@@ -98,7 +118,7 @@ fn read_details(
             *count = seen.once(0, r)?.nullable(Reader::u64)?;
             Some(())
         } else {
-            r.unknown(key, extra)
+            unknown(r, key, extra)
         }
     })
 }
@@ -111,7 +131,7 @@ fn read_choice(r: &mut Reader<'_>) -> Option<wire::Choice> {
         match key {
             "index" => index = seen.once(0, r)?.u64()?,
             "message" => message = Some(read_message(seen.once(1, r)?)?),
-            "finish_reason" => finish_reason = seen.once(2, r)?.text()?.map(Cow::into_owned),
+            "finish_reason" => finish_reason = seen.once(2, r)?.text_owned()?,
             _ => r.unknown(key, &mut extra)?,
         }
         Some(())
@@ -137,7 +157,7 @@ fn read_message(r: &mut Reader<'_>) -> Option<wire::Message> {
                 content = Some(text.map(|t| wire::Content::Text(t.into_owned())));
             }
             "tool_calls" => tool_calls = seen.once(2, r)?.by_serde()?,
-            "tool_call_id" => tool_call_id = seen.once(3, r)?.text()?.map(Cow::into_owned),
+            "tool_call_id" => tool_call_id = seen.once(3, r)?.text_owned()?,
             _ => r.unknown(key, &mut extra)?,
         }
         Some(())

@@ -7,8 +7,6 @@
 //! with a `finishReason` ends the message. Parts the IR stream has no form for (inline media,
 //! code execution) are skipped.
 
-use std::borrow::Cow;
-
 use serde_json::{json, Value};
 
 use crate::gemini::error::{detail_of, from_detail};
@@ -230,8 +228,8 @@ fn read_chunk(data: &str) -> Option<wire::Response> {
         match key {
             "candidates" => chunk.candidates = seen.once(0, r)?.array(read_candidate)?,
             "usageMetadata" => chunk.usage_metadata = seen.once(1, r)?.by_serde()?,
-            "modelVersion" => chunk.model_version = owned(seen.once(2, r)?.text()?),
-            "responseId" => chunk.response_id = owned(seen.once(3, r)?.text()?),
+            "modelVersion" => chunk.model_version = seen.once(2, r)?.text_owned()?,
+            "responseId" => chunk.response_id = seen.once(3, r)?.text_owned()?,
             "error" | "usage_metadata" | "model_version" | "response_id" => return None,
             _ => r.unknown(key, &mut chunk.extra)?,
         }
@@ -247,7 +245,7 @@ fn read_candidate(r: &mut Reader<'_>) -> Option<wire::Candidate> {
     r.object(|r, key| {
         match key {
             "content" => candidate.content = seen.once(0, r)?.nullable(read_content)?,
-            "finishReason" => candidate.finish_reason = owned(seen.once(1, r)?.text()?),
+            "finishReason" => candidate.finish_reason = seen.once(1, r)?.text_owned()?,
             "finish_reason" => return None,
             _ => r.unknown(key, &mut candidate.extra)?,
         }
@@ -261,7 +259,7 @@ fn read_content(r: &mut Reader<'_>) -> Option<wire::Content> {
     let mut content = wire::Content::default();
     r.object(|r, key| {
         match key {
-            "role" => content.role = owned(seen.once(0, r)?.text()?),
+            "role" => content.role = seen.once(0, r)?.text_owned()?,
             "parts" => content.parts = seen.once(1, r)?.array(read_part)?,
             _ => r.unknown(key, &mut content.extra)?,
         }
@@ -276,18 +274,14 @@ fn read_part(r: &mut Reader<'_>) -> Option<wire::Part> {
     let mut part = wire::Part::default();
     r.object(|r, key| {
         match key {
-            "text" => part.text = owned(seen.once(0, r)?.text()?),
+            "text" => part.text = seen.once(0, r)?.text_owned()?,
             "thought" => part.thought = seen.once(1, r)?.nullable(Reader::bool)?,
-            "thoughtSignature" => part.thought_signature = owned(seen.once(2, r)?.text()?),
+            "thoughtSignature" => part.thought_signature = seen.once(2, r)?.text_owned()?,
             _ => return None,
         }
         Some(())
     })?;
     Some(part)
-}
-
-fn owned(text: Option<Cow<'_, str>>) -> Option<String> {
-    text.map(Cow::into_owned)
 }
 
 #[cfg(test)]

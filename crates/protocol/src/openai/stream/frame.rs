@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use crate::openai::wire;
+use crate::openai::{self, wire};
 use crate::scan::{Reader, Seen};
 
 /// [`wire::Chunk`]'s fields, as the decoder reads them.
@@ -86,7 +86,11 @@ impl<'a> Chunk<'a> {
                 "id" => c.id = seen.once(0, r)?.string()?,
                 "model" => c.model = seen.once(1, r)?.string()?,
                 "choices" => c.choices = seen.once(2, r)?.array(Choice::read)?,
-                "usage" => c.usage = seen.once(3, r)?.nullable(Reader::by_serde)?,
+                "usage" => {
+                    c.usage = seen
+                        .once(3, r)?
+                        .nullable(|r| openai::response::read_usage(r).map(Box::new))?
+                }
                 "error" => c.error = seen.once(4, r)?.nullable(Reader::skip)?.is_some(),
                 _ => r.skip()?,
             }
