@@ -2,6 +2,8 @@
 //! tool-argument parsing that never loses what the model produced, and the pieces the stream
 //! encoders use to write their common events straight into the output.
 
+use std::cell::Cell;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -12,12 +14,17 @@ use crate::Error;
 ///
 /// Path tracking wraps every field of every value, so it is paid only when it is needed: the
 /// body is decoded plainly first, and only a body that fails is decoded again with
-/// `serde_path_to_error` to name the path. The deserializer is deterministic, so the second
-/// pass fails the same way and the error is the one a tracked first pass would have given.
-/// Neither pass checks for trailing bytes after the value (the tracked decoder never did).
+/// `serde_path_to_error` to name the path. The plain pass may take shortcuts that decline
+/// what they are unsure of (see [`paths_wanted`]); any failure of it, a decline included,
+/// leaves the result to the tracked pass, so results and errors are those of a tracked
+/// decode. Neither pass checks for trailing bytes after the value (the tracked decoder never
+/// did).
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    match T::deserialize(de) {
+    let plain = {
+        let _pass = Pass::enter(false);
+        T::deserialize(&mut serde_json::Deserializer::from_slice(body))
+    };
+    match plain {
         Ok(value) => Ok(value),
         Err(_) => decode_with_path(body),
     }
@@ -26,6 +33,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 /// The tracked decode of [`decode`]'s failing bodies.
 #[cold]
 fn decode_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let _pass = Pass::enter(true);
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -36,6 +44,37 @@ fn decode_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         }
     })?;
     Ok(value)
+}
+
+thread_local! {
+    /// Whether the decode running on this thread names failing paths; false only inside a
+    /// plain first pass, whose failure is always decoded again with paths.
+    static PATHS_WANTED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether a failure here must name its path. Deserializers that buffer a value and decode
+/// it in a second step (which plain serde cannot do with a path) ask this: during a plain
+/// first pass of [`decode`] they decode without tracking, or decline (fail)
+/// whatever their shortcut is unsure of, because any failure of that pass sends the whole
+/// input through a tracked pass, which gives the result and the error that counts. Outside
+/// such a pass it is always true, so a caller that forgot the retry still gets paths.
+pub(crate) fn paths_wanted() -> bool {
+    PATHS_WANTED.with(Cell::get)
+}
+
+/// Sets [`paths_wanted`] for a scope and restores it after, on unwinding too.
+struct Pass(bool);
+
+impl Pass {
+    fn enter(paths: bool) -> Self {
+        Pass(PATHS_WANTED.with(|p| p.replace(paths)))
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        PATHS_WANTED.with(|p| p.set(self.0));
+    }
 }
 
 /// Deserializes one already-parsed value (used for stream frames), naming the path on error.
@@ -106,6 +145,23 @@ pub(crate) fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 pub(crate) fn write_uint(out: &mut Vec<u8>, n: u64) {
     // As for `write_str`: cannot fail.
     let _ = serde_json::to_writer(&mut *out, &n);
+}
+
+/// [`decode`]'s two passes, each run alone on `body`, as `Debug` text: a shortcut of the plain
+/// pass must give what the tracked pass gives whenever it succeeds (tests of the shortcuts).
+#[cfg(test)]
+pub(crate) fn both_passes<T: DeserializeOwned + std::fmt::Debug>(
+    body: &str,
+) -> (Option<String>, Result<String, Error>) {
+    let plain = {
+        let _pass = Pass::enter(false);
+        T::deserialize(&mut serde_json::Deserializer::from_str(body)).ok()
+    };
+    let tracked = decode_with_path::<T>(body.as_bytes());
+    (
+        plain.map(|v| format!("{v:?}")),
+        tracked.map(|v| format!("{v:?}")),
+    )
 }
 
 /// Text that is hard to write as JSON, for the encoders' tests: quotes, backslashes, control

@@ -8,9 +8,14 @@
 //! unset lets the `extra` value through (that is how explicit defaults such as
 //! `"is_error": false` or `"tools": []` survive a round trip).
 
-use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use std::borrow::Cow;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+use crate::json;
 
 /// Serializes a wire value to JSON bytes, resolving `extra` / typed-field collisions in
 /// favour of the typed field (see the module doc).
@@ -167,36 +172,49 @@ pub enum KnownBlock {
 
 impl<'de> Deserialize<'de> for Block {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut map = Map::<String, Value>::deserialize(d)?;
-        let kind = match map.get("type") {
-            Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(de::Error::custom("type: expected a string")),
-            None => return Err(de::Error::missing_field("type")),
-        };
-        // Each known type is parsed straight into its struct (not through serde's buffering
-        // internally tagged enum) so a bad field keeps its path.
-        let known = |map: &mut Map<String, Value>| {
-            map.remove("type");
-            Value::Object(std::mem::take(map))
-        };
-        Ok(Block::Known(match kind.as_str() {
-            "text" => KnownBlock::Text(from_value_with_path(known(&mut map))?),
-            "image" => KnownBlock::Image(from_value_with_path(known(&mut map))?),
-            "document" => KnownBlock::Document(from_value_with_path(known(&mut map))?),
-            "tool_use" => KnownBlock::ToolUse(from_value_with_path(known(&mut map))?),
-            "tool_result" => KnownBlock::ToolResult(from_value_with_path(known(&mut map))?),
-            "thinking" => KnownBlock::Thinking(from_value_with_path(known(&mut map))?),
-            "redacted_thinking" => {
-                KnownBlock::RedactedThinking(from_value_with_path(known(&mut map))?)
-            }
-            _ => return Ok(Block::Other(map)),
-        }))
+        if json::paths_wanted() {
+            from_map(Map::deserialize(d)?)
+        } else {
+            d.deserialize_map(PlainBlock)
+        }
     }
 }
 
+/// A block read whole into a map, then into its type's struct: the tracked way, and the plain
+/// pass's way when `type` is not the first key.
+fn from_map<E: de::Error>(mut map: Map<String, Value>) -> Result<Block, E> {
+    let kind = match map.get("type") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(de::Error::custom("type: expected a string")),
+        None => return Err(de::Error::missing_field("type")),
+    };
+    // Each known type is parsed straight into its struct (not through serde's buffering
+    // internally tagged enum) so a bad field keeps its path.
+    // `shift_remove` keeps the other keys in their order (`remove` would move the last into
+    // the first place), as the plain pass reads them.
+    let known = |map: &mut Map<String, Value>| {
+        map.shift_remove("type");
+        Value::Object(std::mem::take(map))
+    };
+    Ok(Block::Known(match kind.as_str() {
+        "text" => KnownBlock::Text(from_value_with_path(known(&mut map))?),
+        "image" => KnownBlock::Image(from_value_with_path(known(&mut map))?),
+        "document" => KnownBlock::Document(from_value_with_path(known(&mut map))?),
+        "tool_use" => KnownBlock::ToolUse(from_value_with_path(known(&mut map))?),
+        "tool_result" => KnownBlock::ToolResult(from_value_with_path(known(&mut map))?),
+        "thinking" => KnownBlock::Thinking(from_value_with_path(known(&mut map))?),
+        "redacted_thinking" => KnownBlock::RedactedThinking(from_value_with_path(known(&mut map))?),
+        _ => return Ok(Block::Other(map)),
+    }))
+}
+
 /// Deserializes a buffered value, putting the path inside it into the error message (the
-/// outer path is added by the caller's `serde_path_to_error`).
+/// outer path is added by the caller's `serde_path_to_error`). In a plain pass the path is
+/// not needed (see [`json::paths_wanted`]), and tracking it cost a third of reading a block.
 fn from_value_with_path<T: DeserializeOwned, E: de::Error>(v: Value) -> Result<T, E> {
+    if !json::paths_wanted() {
+        return T::deserialize(v).map_err(E::custom);
+    }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         if path.is_empty() || path == "." {
@@ -205,6 +223,101 @@ fn from_value_with_path<T: DeserializeOwned, E: de::Error>(v: Value) -> Result<T
             E::custom(format!("{path}: {}", e.into_inner()))
         }
     })
+}
+
+/// A block in a plain pass: when `type` comes first (as every client and the API write it),
+/// the rest of the object is read straight into the type's struct, without the map and the
+/// `Value` in between. Anything else goes through [`from_map`]. A second `type` key further on
+/// is declined (it would end up in `extra`, where the map keeps only the last one).
+struct PlainBlock;
+
+impl<'de> Visitor<'de> for PlainBlock {
+    type Value = Block;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a content block")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Block, A::Error> {
+        let Some(first) = map.next_key::<Text<'de>>()? else {
+            return from_map(Map::new());
+        };
+        if first.0 != "type" {
+            let value = map.next_value()?;
+            return from_map(rest_of(map, first.0.into_owned(), value)?);
+        }
+        let kind = map.next_value::<Text<'de>>()?;
+        Ok(Block::Known(match kind.0.as_ref() {
+            "text" => KnownBlock::Text(rest_into(map, |b: &TextBlock| &b.extra)?),
+            "image" => KnownBlock::Image(rest_into(map, |b: &ImageBlock| &b.extra)?),
+            "document" => KnownBlock::Document(rest_into(map, |b: &DocumentBlock| &b.extra)?),
+            "tool_use" => KnownBlock::ToolUse(rest_into(map, |b: &ToolUseBlock| &b.extra)?),
+            "tool_result" => {
+                KnownBlock::ToolResult(rest_into(map, |b: &ToolResultBlock| &b.extra)?)
+            }
+            "thinking" => KnownBlock::Thinking(rest_into(map, |b: &ThinkingBlock| &b.extra)?),
+            "redacted_thinking" => {
+                KnownBlock::RedactedThinking(rest_into(map, |b: &RedactedThinkingBlock| &b.extra)?)
+            }
+            _ => {
+                let kind = Value::String(kind.0.into_owned());
+                return from_map(rest_of(map, "type".to_string(), kind)?);
+            }
+        }))
+    }
+}
+
+/// The rest of a block's object read into `T`, declining a repeated `type`.
+fn rest_into<'de, T, A>(map: A, extra: impl Fn(&T) -> &Map<String, Value>) -> Result<T, A::Error>
+where
+    T: Deserialize<'de>,
+    A: MapAccess<'de>,
+{
+    let block = T::deserialize(MapAccessDeserializer::new(map))?;
+    if extra(&block).contains_key("type") {
+        return Err(de::Error::custom("a repeated type key"));
+    }
+    Ok(block)
+}
+
+/// A map of the entry already read and the rest of the object, as `Map::deserialize` builds
+/// it (a repeated key keeps its first place and its last value).
+fn rest_of<'de, A: MapAccess<'de>>(
+    mut map: A,
+    key: String,
+    value: Value,
+) -> Result<Map<String, Value>, A::Error> {
+    let mut all = Map::new();
+    all.insert(key, value);
+    while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        all.insert(k, v);
+    }
+    Ok(all)
+}
+
+/// A string borrowed from the input where it has no escapes.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -510,6 +623,89 @@ mod tests {
             stop_reason: Some("end_turn".into()),
             stop_sequence: None,
             usage: Usage::default(),
+        }
+    }
+
+    /// A request with every known block type, `type` first as clients write it.
+    const BLOCKS: &str = r#"{"model":"m","max_tokens":9,"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"a\"b","x":1},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA"}},{"type":"document","source":{"type":"text","data":"d"},"title":"t"}]},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"redacted_thinking","data":"r"},{"type":"tool_use","id":"t1","name":"f","input":{"a":[1,2.5,null]}},{"type":"server_tool_use","id":"s1","name":"web_search","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"ok"}],"is_error":false}]}]}"#;
+
+    fn agree(body: &str) -> bool {
+        let (plain, tracked) = json::both_passes::<Request>(body);
+        if let Some(plain) = &plain {
+            assert_eq!(
+                Some(plain),
+                tracked.as_ref().ok(),
+                "the plain pass read {body} differently"
+            );
+        }
+        plain.is_some()
+    }
+
+    #[test]
+    fn blocks_read_straight_into_their_structs_are_those_of_the_map_path() {
+        assert!(
+            agree(BLOCKS),
+            "the plain pass declined the block-rich request"
+        );
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/anthropic");
+        for kind in ["requests", "responses"] {
+            for entry in std::fs::read_dir(root.join(kind)).expect("fixtures") {
+                let body =
+                    std::fs::read_to_string(entry.expect("a fixture").path()).expect("utf-8");
+                let taken = if kind == "requests" {
+                    agree(&body)
+                } else {
+                    let (plain, tracked) = json::both_passes::<Response>(&body);
+                    assert_eq!(plain.as_ref(), tracked.as_ref().ok());
+                    plain.is_some()
+                };
+                assert!(taken, "the plain pass declined a fixture: {body}");
+            }
+        }
+    }
+
+    #[test]
+    fn unusual_blocks_are_declined_or_read_as_the_map_path_reads_them() {
+        let request = |blocks: &str| {
+            format!(r#"{{"model":"m","messages":[{{"role":"user","content":[{blocks}]}}]}}"#)
+        };
+        for blocks in [
+            // `type` not first, unknown, escaped, repeated, not a string, missing.
+            r#"{"text":"a","type":"text"}"#,
+            r#"{"id":"s","type":"server_tool_use","input":{}}"#,
+            r#"{"type":"server_tool_use","id":"s"}"#,
+            r#"{"type":"text","text":"a"}"#,
+            r#"{"type":"text","text":"a","type":"image"}"#,
+            r#"{"type":"redacted_thinking","data":"d","b":1,"a":2}"#,
+            r#"{"type":"tool_use","z":0,"id":"t","name":"f","input":{},"y":1,"x":2}"#,
+            r#"{"type":"text","text":"a","type":"text"}"#,
+            r#"{"type":"mystery","text":"a","type":"text"}"#,
+            r#"{"type":"text","type":"mystery"}"#,
+            r#"{"type":5,"text":"a"}"#,
+            r#"{"type":null}"#,
+            r#"{}"#,
+            r#"{"type":"text"}"#,
+            r#"{"type":"text","text":5}"#,
+            r#"{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"x","type":"image"}]}"#,
+            r#""a string""#,
+            r#"[]"#,
+        ] {
+            agree(&request(blocks));
+        }
+        // The common shapes are not declined.
+        for blocks in [
+            r#"{"type":"type"}"#,
+            r#"{"type":"server_tool_use","id":"s"}"#,
+        ] {
+            assert!(agree(&request(blocks)), "declined {blocks}");
+        }
+    }
+
+    #[test]
+    fn every_cut_and_corruption_of_blocks_is_declined_or_read_as_the_map_path_reads_it() {
+        for body in crate::scan::cuts_and_corruptions(BLOCKS) {
+            agree(&body);
         }
     }
 
