@@ -78,9 +78,7 @@ pub(crate) fn decode(
             break;
         }
     }
-    for (j, p) in parts::content_parts(&m.content, false).iter().enumerate() {
-        blocks.push(parts::decode_part(p, &format!("{path}.content[{j}]"))?);
-    }
+    blocks.extend(parts::decode_content(&m.content, false, path)?);
     let mut null_ok = false;
     if let Some(Value::String(s)) = fields.get("refusal") {
         let text = s.clone();
@@ -120,12 +118,13 @@ pub(crate) fn decode(
         call_fields.remove("name");
         call_fields.remove("arguments");
         form::set(&mut call_fields, "legacy", true.into());
-        note_arguments(&mut call_fields, &raw, ToolCallKind::Function);
+        let input = parse_arguments(&raw, ToolCallKind::Function);
+        note_arguments(&mut call_fields, &raw, &input, ToolCallKind::Function);
         fields.remove("function_call");
         blocks.push(Block::ToolUse(ToolUse {
             id: calls.mint_legacy(index, &name),
             name,
-            input: parse_arguments(&raw, ToolCallKind::Function),
+            input,
             kind: ToolCallKind::Function,
             signature: None,
             cache_control: None,
@@ -164,11 +163,12 @@ fn decode_call(tc: &ToolCall, path: &str) -> Result<ToolUse, Error> {
             (f.name.clone(), f.arguments.clone(), ToolCallKind::Function)
         }
     };
-    note_arguments(&mut fields, &raw, kind);
+    let input = parse_arguments(&raw, kind);
+    note_arguments(&mut fields, &raw, &input, kind);
     Ok(ToolUse {
         id: tc.id.clone(),
         name,
-        input: parse_arguments(&raw, kind),
+        input,
         kind,
         signature: None,
         cache_control: None,
@@ -178,8 +178,8 @@ fn decode_call(tc: &ToolCall, path: &str) -> Result<ToolUse, Error> {
 
 /// Keeps the exact argument text when re-serializing the parsed value would not give it back
 /// (spaces, key order of duplicates, number spelling).
-fn note_arguments(fields: &mut wire::Extra, raw: &str, kind: ToolCallKind) {
-    if arguments_text(&parse_arguments(raw, kind), kind) != raw {
+fn note_arguments(fields: &mut wire::Extra, raw: &str, input: &Value, kind: ToolCallKind) {
+    if arguments_text(input, kind) != raw {
         form::set(fields, "arguments", raw.into());
     }
 }

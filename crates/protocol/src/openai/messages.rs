@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::assistant;
 use super::form;
-use super::parts::{self, actual_form, apply_form, content_parts, default_form};
+use super::parts::{self, actual_form, apply_form, decode_content, default_form};
 use super::wire::{self, Part};
 use crate::ir::{Block, Message, Role, SystemBlock, ToolResult};
 use crate::{Dialect, Error};
@@ -60,10 +60,7 @@ pub(crate) fn decode(msgs: &[wire::Message]) -> Result<(Vec<SystemBlock>, Vec<Me
             }
             "user" => {
                 conversation = true;
-                let mut content = Vec::new();
-                for (j, p) in content_parts(&m.content, false).iter().enumerate() {
-                    content.push(parts::decode_part(p, &format!("{path}.content[{j}]"))?);
-                }
+                let content = decode_content(&m.content, false, &path)?;
                 let mut fields = m.extra.clone();
                 note_form(&mut fields, m, false);
                 match out.last_mut() {
@@ -112,17 +109,36 @@ fn message(role: Role, content: Vec<Block>, fields: wire::Extra) -> Message {
 
 /// Notes the `content` form of a message when the default encoding would not reproduce it.
 pub(crate) fn note_form(fields: &mut wire::Extra, m: &wire::Message, null_ok: bool) {
-    let wire_parts = content_parts(&m.content, false);
-    let used = actual_form(&m.content, !wire_parts.is_empty());
-    if used != default_form(&wire_parts, null_ok) {
+    // The parts `decode_content` reads: a non-empty string is one plain text part, whose
+    // default form is a string.
+    let (produced, default) = match &m.content {
+        Some(Some(wire::Content::Parts(parts))) => {
+            (!parts.is_empty(), default_form(parts, null_ok))
+        }
+        Some(Some(wire::Content::Text(s))) if !s.is_empty() => (true, "string"),
+        _ => (false, default_form(&[], null_ok)),
+    };
+    let used = actual_form(&m.content, produced);
+    if used != default {
         form::set(fields, "content", used.into());
     }
 }
 
 /// Text blocks of a system message (string `""` included, so the message is not lost).
 fn decode_text_only(m: &wire::Message, path: &str) -> Result<Vec<crate::ir::Text>, Error> {
+    let Some(Some(wire::Content::Parts(parts))) = &m.content else {
+        // A string is text, or nothing.
+        let blocks = decode_content(&m.content, true, path)?;
+        return Ok(blocks
+            .into_iter()
+            .filter_map(|b| match b {
+                Block::Text(t) => Some(t),
+                _ => None,
+            })
+            .collect());
+    };
     let mut out = Vec::new();
-    for (j, p) in content_parts(&m.content, true).iter().enumerate() {
+    for (j, p) in parts.iter().enumerate() {
         let part_path = format!("{path}.content[{j}]");
         match parts::decode_part(p, &part_path)? {
             Block::Text(t) => out.push(t),
@@ -195,10 +211,7 @@ fn decode_result(
         let name = calls.name_of(&id);
         (id, name)
     };
-    let mut content = Vec::new();
-    for (j, p) in content_parts(&m.content, false).iter().enumerate() {
-        content.push(parts::decode_part(p, &format!("{path}.content[{j}]"))?);
-    }
+    let content = decode_content(&m.content, false, path)?;
     note_form(&mut fields, m, false);
     Ok(ToolResult {
         tool_use_id: id,

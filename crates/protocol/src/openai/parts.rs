@@ -263,15 +263,27 @@ pub(crate) fn apply_form(
     }
 }
 
-/// The wire parts a `content` field stands for (a string is one text part, `""` none).
-pub(crate) fn content_parts(content: &Option<Option<Content>>, keep_empty: bool) -> Vec<Part> {
+/// The blocks of a `content` field: a string is one text part (`""` none, unless
+/// `keep_empty`), and each part is one block, so a block's index is its part's.
+pub(crate) fn decode_content(
+    content: &Option<Option<Content>>,
+    keep_empty: bool,
+    path: &str,
+) -> Result<Vec<Block>, Error> {
     match content {
         Some(Some(Content::Text(s))) if keep_empty || !s.is_empty() => {
-            let mut p = Part::new("text");
-            p.text = Some(s.clone());
-            vec![p]
+            // What `decode_part` makes of a text part with no other field.
+            Ok(vec![Block::Text(Text {
+                text: s.clone(),
+                extras: form::extras(Map::new()),
+                ..Text::default()
+            })])
         }
-        Some(Some(Content::Parts(parts))) => parts.clone(),
-        _ => Vec::new(),
+        Some(Some(Content::Parts(parts))) => parts
+            .iter()
+            .enumerate()
+            .map(|(j, p)| decode_part(p, &format!("{path}.content[{j}]")))
+            .collect(),
+        _ => Ok(Vec::new()),
     }
 }

@@ -18,7 +18,7 @@ pub fn decode_request(body: &[u8]) -> Result<ir::Request, Error> {
     let w: wire::Request = json::decode(body)?;
     let (system, messages) = messages::decode(&w.messages)?;
     let mut tools = Vec::new();
-    for (i, t) in w.tools.iter().flatten().enumerate() {
+    for (i, t) in w.tools.into_iter().flatten().enumerate() {
         tools.push(decode_tool(t, &format!("tools[{i}]"))?);
     }
     let top = params::decode(&w.params);
@@ -75,57 +75,52 @@ fn empty_schema() -> Value {
     json!({"type": "object", "properties": {}})
 }
 
-fn decode_tool(t: &wire::Tool, path: &str) -> Result<Tool, Error> {
-    let mut fields = t.extra.clone();
+/// Takes the wire tool apart: its schema (often the largest value in a request) moves into the
+/// IR rather than being copied.
+fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
     let missing = |field: &str| Error::Decode {
         path: format!("{path}.{field}"),
         message: format!("missing field `{field}`"),
     };
-    let (name, description, kind) = match t.kind.as_str() {
-        "function" => {
-            let f = t.function.as_ref().ok_or_else(|| missing("function"))?;
-            if !f.extra.is_empty() {
-                form::set(&mut fields, "function", Value::Object(f.extra.clone()));
+    if !matches!(t.kind.as_str(), "function" | "custom") {
+        // A provider tool (OpenRouter `web_search`, ...): kept whole for this dialect.
+        let whole = match serde_json::to_value(&t) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        return Ok(Tool {
+            name: t.kind.clone(),
+            description: None,
+            kind: ToolKind::Provider { kind: t.kind },
+            cache_control: None,
+            extras: form::extras(whole),
+        });
+    }
+    let mut fields = t.extra;
+    let (name, description, kind) = if t.kind == "function" {
+        let f = t.function.ok_or_else(|| missing("function"))?;
+        if !f.extra.is_empty() {
+            form::set(&mut fields, "function", Value::Object(f.extra));
+        }
+        let parameters = match f.parameters {
+            Some(p) => p,
+            None => {
+                form::set(&mut fields, "parameters", "absent".into());
+                empty_schema()
             }
-            let parameters = match &f.parameters {
-                Some(p) => p.clone(),
-                None => {
-                    form::set(&mut fields, "parameters", "absent".into());
-                    empty_schema()
-                }
-            };
-            let kind = ToolKind::Function {
-                parameters,
-                strict: f.strict,
-            };
-            (f.name.clone(), f.description.clone(), kind)
+        };
+        let kind = ToolKind::Function {
+            parameters,
+            strict: f.strict,
+        };
+        (f.name, f.description, kind)
+    } else {
+        let c = t.custom.ok_or_else(|| missing("custom"))?;
+        if !c.extra.is_empty() {
+            form::set(&mut fields, "custom", Value::Object(c.extra));
         }
-        "custom" => {
-            let c = t.custom.as_ref().ok_or_else(|| missing("custom"))?;
-            if !c.extra.is_empty() {
-                form::set(&mut fields, "custom", Value::Object(c.extra.clone()));
-            }
-            let kind = ToolKind::Custom {
-                format: c.format.clone(),
-            };
-            (c.name.clone(), c.description.clone(), kind)
-        }
-        other => {
-            // A provider tool (OpenRouter `web_search`, ...): kept whole for this dialect.
-            let whole = match serde_json::to_value(t) {
-                Ok(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            return Ok(Tool {
-                name: other.to_string(),
-                description: None,
-                kind: ToolKind::Provider {
-                    kind: other.to_string(),
-                },
-                cache_control: None,
-                extras: form::extras(whole),
-            });
-        }
+        let kind = ToolKind::Custom { format: c.format };
+        (c.name, c.description, kind)
     };
     Ok(Tool {
         name,
