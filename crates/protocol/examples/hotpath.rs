@@ -10,6 +10,7 @@
 //! valgrind --tool=callgrind target/release/examples/hotpath responses-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath gemini-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath request 50
+//! valgrind --tool=callgrind target/release/examples/hotpath translate-request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
 //! ```
@@ -28,6 +29,8 @@
 //!   where the gateway only reads usage, failure and the proper end.
 //! - `request N`: N times, the 20-message, 8-tool agent request of `benches/translate.rs`
 //!   decoded from Anthropic and from OpenAI Chat.
+//! - `translate-request N`: N times, the same request translated from Anthropic to OpenAI
+//!   Chat and back (decode and encode), as a cross-dialect request is before it is sent.
 //! - `dump DIR`: every fixture under `tests/fixtures` and `tests/fuzz_regressions`, plus
 //!   truncated and corrupted variants of each (to reach the error paths), translated to every
 //!   dialect; raw output bytes or error text, one file per case.
@@ -43,7 +46,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> usize {
         args.get(i).and_then(|s| s.parse().ok()).expect(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request N | dump DIR",
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request N | dump DIR",
         )
     };
     match args.first().map(String::as_str) {
@@ -73,9 +76,10 @@ fn main() {
         ),
         Some("sniff") => sniff(count(1)),
         Some("request") => request(count(1)),
+        Some("translate-request") => translate_request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
         _ => panic!(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request N | dump DIR"
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request N | dump DIR"
         ),
     }
 }
@@ -305,6 +309,29 @@ fn request(n: usize) {
         messages += a.expect("decodes").messages.len() + o.expect("decodes").messages.len();
     }
     println!("{n} × 2 requests, {messages} messages");
+}
+
+fn translate_request(n: usize) {
+    let anthropic = anthropic_request();
+    let openai = translate_body(&anthropic, Dialect::Anthropic, Dialect::OpenAiChat);
+    let mut bytes = 0;
+    for _ in 0..n {
+        bytes += translate_body(
+            black_box(&anthropic),
+            Dialect::Anthropic,
+            Dialect::OpenAiChat,
+        )
+        .len();
+        bytes += translate_body(black_box(&openai), Dialect::OpenAiChat, Dialect::Anthropic).len();
+    }
+    println!("{n} × 2 requests translated, {bytes} bytes");
+}
+
+/// One request body decoded from `from` and encoded for `to`, as the pipeline does it.
+fn translate_body(body: &[u8], from: Dialect, to: Dialect) -> Vec<u8> {
+    let ir = from.decode_request(body).expect("the request decodes");
+    to.encode_request(&ir, &EncodeOptions::default())
+        .expect("the request encodes")
 }
 
 /// Writes one file per case under `dir`: the exact bytes each translation produced, or
