@@ -11,6 +11,7 @@
 //! valgrind --tool=callgrind target/release/examples/hotpath gemini-stream 200
 //! valgrind --tool=callgrind target/release/examples/hotpath request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath translate-request 50
+//! valgrind --tool=callgrind target/release/examples/hotpath responses-request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
 //! ```
@@ -31,6 +32,8 @@
 //!   decoded from Anthropic and from OpenAI Chat.
 //! - `translate-request N`: N times, the same request translated from Anthropic to OpenAI
 //!   Chat and back (decode and encode), as a cross-dialect request is before it is sent.
+//! - `responses-request N`: N times, the same request decoded from the Responses API (as a
+//!   Codex-like client sends it).
 //! - `dump DIR`: every fixture under `tests/fixtures` and `tests/fuzz_regressions`, plus
 //!   truncated and corrupted variants of each (to reach the error paths), translated to every
 //!   dialect; raw output bytes or error text, one file per case.
@@ -46,7 +49,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> usize {
         args.get(i).and_then(|s| s.parse().ok()).expect(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request N | dump DIR",
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request|responses-request N | dump DIR",
         )
     };
     match args.first().map(String::as_str) {
@@ -77,9 +80,10 @@ fn main() {
         Some("sniff") => sniff(count(1)),
         Some("request") => request(count(1)),
         Some("translate-request") => translate_request(count(1)),
+        Some("responses-request") => responses_request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
         _ => panic!(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request N | dump DIR"
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request|responses-request N | dump DIR"
         ),
     }
 }
@@ -325,6 +329,16 @@ fn translate_request(n: usize) {
         bytes += translate_body(black_box(&openai), Dialect::OpenAiChat, Dialect::Anthropic).len();
     }
     println!("{n} × 2 requests translated, {bytes} bytes");
+}
+
+fn responses_request(n: usize) {
+    let responses = translate_body(&anthropic_request(), Dialect::Anthropic, Dialect::Responses);
+    let mut messages = 0;
+    for _ in 0..n {
+        let ir = Dialect::Responses.decode_request(black_box(&responses));
+        messages += ir.expect("decodes").messages.len();
+    }
+    println!("{n} requests, {messages} messages");
 }
 
 /// One request body decoded from `from` and encoded for `to`, as the pipeline does it.

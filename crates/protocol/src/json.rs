@@ -20,8 +20,12 @@ use crate::Error;
 /// decode. Neither pass checks for trailing bytes after the value (the tracked decoder never
 /// did).
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if PASS.with(Cell::get) == Pass::Tracked {
+        // Inside the tracked retry of `plain_first`: a plain try would only be thrown away.
+        return decode_with_path(body);
+    }
     let plain = {
-        let _pass = Pass::enter(false);
+        let _pass = InPass::enter(Pass::Plain);
         T::deserialize(&mut serde_json::Deserializer::from_slice(body))
     };
     match plain {
@@ -33,7 +37,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 /// The tracked decode of [`decode`]'s failing bodies.
 #[cold]
 fn decode_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let _pass = Pass::enter(true);
+    let _pass = InPass::enter(Pass::Tracked);
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -46,34 +50,64 @@ fn decode_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// Which pass of a two-pass decode runs on this thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// None: a decoder called on its own, which must name paths.
+    Outside,
+    /// The plain first pass, whose failure is always decoded again tracked.
+    Plain,
+    /// The tracked pass, which gives the result and the error.
+    Tracked,
+}
+
 thread_local! {
-    /// Whether the decode running on this thread names failing paths; false only inside a
-    /// plain first pass, whose failure is always decoded again with paths.
-    static PATHS_WANTED: Cell<bool> = const { Cell::new(true) };
+    static PASS: Cell<Pass> = const { Cell::new(Pass::Outside) };
 }
 
 /// Whether a failure here must name its path. Deserializers that buffer a value and decode
 /// it in a second step (which plain serde cannot do with a path) ask this: during a plain
-/// first pass of [`decode`] they decode without tracking, or decline (fail)
+/// first pass of [`decode`] or [`plain_first`] they decode without tracking, or decline (fail)
 /// whatever their shortcut is unsure of, because any failure of that pass sends the whole
 /// input through a tracked pass, which gives the result and the error that counts. Outside
 /// such a pass it is always true, so a caller that forgot the retry still gets paths.
 pub(crate) fn paths_wanted() -> bool {
-    PATHS_WANTED.with(Cell::get)
+    PASS.with(Cell::get) != Pass::Plain
 }
 
-/// Sets [`paths_wanted`] for a scope and restores it after, on unwinding too.
-struct Pass(bool);
+/// Runs `decode` as a plain first pass and, if it fails, again as a tracked pass (every
+/// [`decode`] inside it tracked too): for decoders that decode buffered values after serde is
+/// done (the Responses items), whose errors then name their paths as if nothing were plain.
+pub(crate) fn plain_first<T>(decode: impl Fn() -> Result<T, Error>) -> Result<T, Error> {
+    let plain = {
+        let _pass = InPass::enter(Pass::Plain);
+        decode()
+    };
+    plain.or_else(|_| {
+        let _pass = InPass::enter(Pass::Tracked);
+        decode()
+    })
+}
 
-impl Pass {
-    fn enter(paths: bool) -> Self {
-        Pass(PATHS_WANTED.with(|p| p.replace(paths)))
+/// Runs `f` as a plain or a tracked pass, for tests of the plain shortcuts.
+#[cfg(test)]
+pub(crate) fn in_pass<T>(tracked: bool, f: impl FnOnce() -> T) -> T {
+    let _pass = InPass::enter(if tracked { Pass::Tracked } else { Pass::Plain });
+    f()
+}
+
+/// Sets the pass for a scope and restores the outer one after, on unwinding too.
+struct InPass(Pass);
+
+impl InPass {
+    fn enter(pass: Pass) -> Self {
+        InPass(PASS.with(|p| p.replace(pass)))
     }
 }
 
-impl Drop for Pass {
+impl Drop for InPass {
     fn drop(&mut self) {
-        PATHS_WANTED.with(|p| p.set(self.0));
+        PASS.with(|p| p.set(self.0));
     }
 }
 
@@ -153,10 +187,9 @@ pub(crate) fn write_uint(out: &mut Vec<u8>, n: u64) {
 pub(crate) fn both_passes<T: DeserializeOwned + std::fmt::Debug>(
     body: &str,
 ) -> (Option<String>, Result<String, Error>) {
-    let plain = {
-        let _pass = Pass::enter(false);
+    let plain = in_pass(false, || {
         T::deserialize(&mut serde_json::Deserializer::from_str(body)).ok()
-    };
+    });
     let tracked = decode_with_path::<T>(body.as_bytes());
     (
         plain.map(|v| format!("{v:?}")),

@@ -16,6 +16,11 @@ use crate::{json, Dialect, EncodeOptions, Error};
 const DIALECT: Dialect = Dialect::Responses;
 
 pub fn decode_request(body: &[u8]) -> Result<ir::Request, Error> {
+    // Items are decoded from buffered values, plainly first (see `json::plain_first`).
+    json::plain_first(|| decode_request_pass(body))
+}
+
+fn decode_request_pass(body: &[u8]) -> Result<ir::Request, Error> {
     let w: wire::Request = json::decode(body)?;
     let mut notes = w.extra;
     let messages = match w.input {
@@ -381,5 +386,85 @@ fn encode_reasoning(r: &Reasoning, extras: &ir::Extras) -> wire::ReasoningConfig
         effort,
         summary,
         extra: rest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responses::response::{self, decode_response_pass};
+
+    /// Decodes `body` with one pass of each kind and through the public decoder: a plain pass
+    /// that succeeds gives the tracked result, and the public result is always the tracked one.
+    fn agree<T: PartialEq + std::fmt::Debug>(
+        body: &[u8],
+        pass: impl Fn(&[u8]) -> Result<T, Error>,
+        public: impl Fn(&[u8]) -> Result<T, Error>,
+    ) -> bool {
+        let plain = json::in_pass(false, || pass(body));
+        let tracked = json::in_pass(true, || pass(body));
+        let text = String::from_utf8_lossy(body);
+        if let Ok(plain) = &plain {
+            assert_eq!(
+                Some(plain),
+                tracked.as_ref().ok(),
+                "plain pass differs: {text}"
+            );
+        }
+        assert_eq!(public(body), tracked, "public decode differs: {text}");
+        plain.is_ok()
+    }
+
+    fn fixtures(kind: &str) -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/responses")
+            .join(kind);
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            out.push(std::fs::read(entry.expect("a fixture").path()).expect("readable"));
+        }
+        out
+    }
+
+    #[test]
+    fn plain_passes_read_every_fixture_as_the_tracked_pass_does() {
+        for body in fixtures("requests") {
+            assert!(agree(&body, decode_request_pass, decode_request));
+        }
+        for body in fixtures("responses") {
+            assert!(agree(
+                &body,
+                decode_response_pass,
+                response::decode_response
+            ));
+        }
+    }
+
+    #[test]
+    fn odd_input_and_content_forms_fail_with_the_tracked_error() {
+        for body in [
+            r#"{"model":"m","input":5}"#,
+            r#"{"model":"m","input":{"a":1}}"#,
+            r#"{"model":"m","input":null}"#,
+            r#"{"model":"m","input":" hi "}"#,
+            r#"{"model":"m","input":[{"type":"message","role":"user","content":7}]}"#,
+            r#"{"model":"m","input":[{"type":"message","role":"user","content":" a\n"}]}"#,
+            r#"{"model":"m","input":[{"type":"function_call","call_id":"c","name":"f","arguments":1}]}"#,
+        ] {
+            agree(body.as_bytes(), decode_request_pass, decode_request);
+        }
+        let error = decode_request(br#"{"model":"m","input":5}"#).unwrap_err();
+        assert!(error.to_string().contains("untagged enum Input"), "{error}");
+    }
+
+    #[test]
+    fn every_cut_and_corruption_of_a_request_is_read_as_the_tracked_pass_reads_it() {
+        // Every input form the plain pass reads differently: a message with parts, a call, its
+        // output, reasoning; a tool.
+        let text = r#"{"model":"m","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"a"}]},{"type":"reasoning","id":"r","summary":[{"type":"summary_text","text":"s"}]},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":"ok"}],"tools":[{"type":"function","name":"f","parameters":{}}]}"#;
+        assert!(agree(text.as_bytes(), decode_request_pass, decode_request));
+        for variant in crate::scan::cuts_and_corruptions(text) {
+            agree(variant.as_bytes(), decode_request_pass, decode_request);
+        }
     }
 }

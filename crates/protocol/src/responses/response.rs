@@ -11,6 +11,11 @@ use crate::ir::{self, Block, Role, StopReason, Usage};
 use crate::{json, EncodeOptions, Error};
 
 pub fn decode_response(body: &[u8]) -> Result<ir::Response, Error> {
+    // Items are decoded from buffered values, plainly first (see `json::plain_first`).
+    json::plain_first(|| decode_response_pass(body))
+}
+
+pub(crate) fn decode_response_pass(body: &[u8]) -> Result<ir::Response, Error> {
     let w: wire::Response = json::decode(body)?;
     let mut blocks = Vec::new();
     let mut layout = Vec::new();

@@ -6,18 +6,27 @@
 //! are held as raw JSON values here and decoded one by one with [`from_value`] once their
 //! `type` is known, so an unknown kind never fails the whole body. No IR mapping lives here.
 
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::Error;
+use crate::{json, Error};
 
 /// Unmapped fields of a wire object, kept verbatim.
 pub type Fields = Map<String, Value>;
 
 /// Decodes one already-parsed value found at `path` (`input[2]`), naming the failing field's
 /// full path on error (`input[2].call_id`).
+///
+/// In a plain pass (see [`json::paths_wanted`]) the path inside the value is not tracked: that
+/// cost a third of decoding a request's items, and a failure is decoded again tracked.
 pub fn from_value<T: DeserializeOwned>(value: Value, path: &str) -> Result<T, Error> {
+    if !json::paths_wanted() {
+        return T::deserialize(value).map_err(|e| Error::Decode {
+            path: path.to_string(),
+            message: e.to_string(),
+        });
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();
         let path = if inner.is_empty() || inner == "." {
@@ -80,11 +89,76 @@ pub struct Request {
 }
 
 /// `input`: a plain string (one user message) or a list of items.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Input {
     Text(String),
     Items(Vec<Value>),
+}
+
+impl<'de> Deserialize<'de> for Input {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if json::paths_wanted() {
+            return untagged::Input::deserialize(d).map(|i| match i {
+                untagged::Input::Text(s) => Input::Text(s),
+                untagged::Input::Items(v) => Input::Items(v),
+            });
+        }
+        Ok(match d.deserialize_any(TextOrList)? {
+            Ok(s) => Input::Text(s),
+            Err(v) => Input::Items(v),
+        })
+    }
+}
+
+/// The derived forms of [`Input`] and [`Content`], for the tracked pass: serde's untagged
+/// enums buffer the whole value and copy each list item out of the buffer, which cost a
+/// quarter of decoding a request, so a plain pass reads them with [`TextOrList`]; their
+/// errors (which name the enum) are the ones a failing body gets.
+mod untagged {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Input {
+        Text(String),
+        Items(Vec<Value>),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Content {
+        Text(String),
+        Parts(Vec<Value>),
+    }
+}
+
+/// A string or a list of values, read without buffering (anything else fails).
+struct TextOrList;
+
+impl<'de> Visitor<'de> for TextOrList {
+    type Value = Result<String, Vec<Value>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string or a list")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Ok(s.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Ok(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Err(items))
+    }
 }
 
 /// `text`: output format and verbosity.
@@ -165,11 +239,26 @@ pub struct MessageItem {
 }
 
 /// Message content or tool output: a string or a list of parts.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
     Parts(Vec<Value>),
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if json::paths_wanted() {
+            return untagged::Content::deserialize(d).map(|c| match c {
+                untagged::Content::Text(s) => Content::Text(s),
+                untagged::Content::Parts(v) => Content::Parts(v),
+            });
+        }
+        Ok(match d.deserialize_any(TextOrList)? {
+            Ok(s) => Content::Text(s),
+            Err(v) => Content::Parts(v),
+        })
+    }
 }
 
 /// `input_text`, `output_text` (with `annotations`) and `summary_text` parts.
