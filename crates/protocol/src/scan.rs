@@ -48,7 +48,7 @@ const MAX_NUMBER: usize = 100;
 /// for anything the reader is unsure of, so `true` is certain.
 pub(crate) fn keys_unique(text: &str) -> bool {
     let mut r = Reader::new(text);
-    r.unique_keys().is_some() && r.end().is_some()
+    r.unique_keys(&mut Vec::new()).is_some() && r.end().is_some()
 }
 
 /// A cursor over one text's JSON. Every method reads one JSON thing at the cursor (no
@@ -379,8 +379,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Any value, as [`Reader::skip`], declined where an object repeats a key.
-    fn unique_keys(&mut self) -> Option<()> {
+    /// Any value, as [`Reader::skip`], declined where an object repeats a key. `keys` holds
+    /// the keys of the objects open around the cursor, each object's after its parent's (one
+    /// buffer for the whole text rather than one per object).
+    fn unique_keys(&mut self, keys: &mut Vec<&'a str>) -> Option<()> {
         match self.peek()? {
             b'{' | b'[' => {
                 self.depth += 1;
@@ -388,16 +390,17 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 if self.peek()? == b'{' {
-                    let mut keys = Vec::new();
+                    let start = keys.len();
                     self.object(|r, key| {
-                        if keys.contains(&key) {
+                        if keys[start..].contains(&key) {
                             return None;
                         }
                         keys.push(key);
-                        r.unique_keys()
+                        r.unique_keys(keys)
                     })?;
+                    keys.truncate(start);
                 } else {
-                    self.array(|r| r.unique_keys())?;
+                    self.array(|r| r.unique_keys(keys))?;
                 }
                 self.depth -= 1;
                 Some(())
@@ -488,9 +491,13 @@ mod tests {
         ));
         assert!(keys_unique(r#"[{"a":1},{"a":1}]"#));
         assert!(keys_unique("[]"));
+        // A closed object's keys are not its parent's.
+        assert!(keys_unique(r#"{"b":{"a":1},"a":2}"#));
+        assert!(keys_unique(r#"{"x":{"y":{"z":1},"z":2},"z":3}"#));
         for text in [
             r#"{"a":1,"a":2}"#,
             r#"{"b":{"a":1,"c":2,"a":3}}"#,
+            r#"{"a":{"b":1},"b":2,"a":3}"#,
             r#"[{"x":[{"k":1,"k":1}]}]"#,
             // Not sure: an escaped key could spell another.
             r#"{"a":1,"a":2}"#,
