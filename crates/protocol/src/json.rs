@@ -62,6 +62,8 @@ enum Pass {
 }
 
 thread_local! {
+    /// Per thread because serde gives a `Deserialize` no way to be told anything by its caller;
+    /// a decode is synchronous, so no other decode can see the pass it set.
     static PASS: Cell<Pass> = const { Cell::new(Pass::Outside) };
 }
 

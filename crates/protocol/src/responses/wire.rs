@@ -105,8 +105,8 @@ impl<'de> Deserialize<'de> for Input {
             });
         }
         Ok(match d.deserialize_any(TextOrList)? {
-            Ok(s) => Input::Text(s),
-            Err(v) => Input::Items(v),
+            TextOr::Text(s) => Input::Text(s),
+            TextOr::List(v) => Input::Items(v),
         })
     }
 }
@@ -137,19 +137,24 @@ mod untagged {
 /// A string or a list of values, read without buffering (anything else fails).
 struct TextOrList;
 
+enum TextOr {
+    Text(String),
+    List(Vec<Value>),
+}
+
 impl<'de> Visitor<'de> for TextOrList {
-    type Value = Result<String, Vec<Value>>;
+    type Value = TextOr;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a string or a list")
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Ok(s.to_string()))
+        Ok(TextOr::Text(s.to_string()))
     }
 
     fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok(Ok(s))
+        Ok(TextOr::Text(s))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -157,7 +162,7 @@ impl<'de> Visitor<'de> for TextOrList {
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
-        Ok(Err(items))
+        Ok(TextOr::List(items))
     }
 }
 
@@ -255,8 +260,8 @@ impl<'de> Deserialize<'de> for Content {
             });
         }
         Ok(match d.deserialize_any(TextOrList)? {
-            Ok(s) => Content::Text(s),
-            Err(v) => Content::Parts(v),
+            TextOr::Text(s) => Content::Text(s),
+            TextOr::List(v) => Content::Parts(v),
         })
     }
 }
