@@ -244,18 +244,25 @@ pub(crate) fn apply_form(
     null_ok: bool,
 ) -> Option<Option<Content>> {
     let single_text = match parts.as_slice() {
-        [p] if p.kind == "text" && p.extra.is_empty() => p.text.clone(),
+        [p] if p.kind == "text" && p.extra.is_empty() => p.text.as_deref(),
         _ => None,
     };
     let chosen = match note {
         Some("string") if single_text.is_some() => "string",
         Some("null" | "absent" | "empty") if parts.is_empty() => note.unwrap_or("empty"),
-        Some("empty") if single_text.as_deref() == Some("") => "string",
+        Some("empty") if single_text == Some("") => "string",
         Some("parts") => "parts",
         _ => default_form(&parts, null_ok),
     };
     match chosen {
-        "string" => Some(Some(Content::Text(single_text.unwrap_or_default()))),
+        // A string is chosen only for a single text part: its text moves out of it.
+        "string" => Some(Some(Content::Text(
+            parts
+                .into_iter()
+                .next()
+                .and_then(|p| p.text)
+                .unwrap_or_default(),
+        ))),
         "null" => Some(None),
         "absent" => None,
         "empty" => Some(Some(Content::Text(String::new()))),
