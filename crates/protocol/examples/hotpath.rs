@@ -13,6 +13,7 @@
 //! valgrind --tool=callgrind target/release/examples/hotpath translate-request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath responses-request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
+//! valgrind --tool=callgrind target/release/examples/hotpath anthropic-sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
 //! ```
 //!
@@ -28,6 +29,8 @@
 //! - `sniff N`: N times, the same 50-chunk stream fed to the SSE parser one upstream chunk at
 //!   a time and each frame to a `StreamSniffer`: the same-dialect (forwarded) stream path,
 //!   where the gateway only reads usage, failure and the proper end.
+//! - `anthropic-sniff N`: the same for the answer as an Anthropic upstream streams it (an
+//!   Anthropic client's forwarded stream).
 //! - `request N`: N times, the 20-message, 8-tool agent request of `benches/translate.rs`
 //!   decoded from Anthropic and from OpenAI Chat.
 //! - `translate-request N`: N times, the same request translated from Anthropic to OpenAI
@@ -49,7 +52,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> usize {
         args.get(i).and_then(|s| s.parse().ok()).expect(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request|responses-request N | dump DIR",
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|anthropic-sniff|request|translate-request|responses-request N | dump DIR",
         )
     };
     match args.first().map(String::as_str) {
@@ -77,13 +80,18 @@ fn main() {
             Dialect::Gemini,
             Dialect::Anthropic,
         ),
-        Some("sniff") => sniff(count(1)),
+        Some("sniff") => sniff(count(1), &openai_stream_chunks(), Dialect::OpenAiChat),
+        Some("anthropic-sniff") => sniff(
+            count(1),
+            &stream_chunks_in(Dialect::Anthropic),
+            Dialect::Anthropic,
+        ),
         Some("request") => request(count(1)),
         Some("translate-request") => translate_request(count(1)),
         Some("responses-request") => responses_request(count(1)),
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
         _ => panic!(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|request|translate-request|responses-request N | dump DIR"
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|anthropic-sniff|request|translate-request|responses-request N | dump DIR"
         ),
     }
 }
@@ -200,14 +208,13 @@ fn stream(n: usize, chunks: &[Vec<u8>], from: Dialect, to: Dialect) {
     println!("{n} streams, {total} bytes out");
 }
 
-fn sniff(n: usize) {
-    let chunks = openai_stream_chunks();
+fn sniff(n: usize, chunks: &[Vec<u8>], dialect: Dialect) {
     let mut output_tokens = 0;
     for _ in 0..n {
         let mut parser = sse::Parser::new();
-        let mut sniffer = StreamSniffer::new(Dialect::OpenAiChat);
+        let mut sniffer = StreamSniffer::new(dialect);
         let mut items = Vec::new();
-        for chunk in &chunks {
+        for chunk in chunks {
             // As the gateway's `Forward::process`: parse the chunk, show each frame to the
             // sniffer, forward the bytes unchanged.
             items.clear();

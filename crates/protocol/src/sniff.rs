@@ -219,6 +219,17 @@ struct GeminiCandidate {
     finish_reason: Option<String>,
 }
 
+/// A frame's event type: its `event:` field (every frame of the Anthropic and Responses APIs
+/// has one, so this is borrowed), else the `type` in its data.
+fn event_kind<'a>(event: Option<&'a str>, data: &str) -> Option<Cow<'a, str>> {
+    match event {
+        Some(e) => Some(Cow::Borrowed(e)),
+        None => serde_json::from_str::<AnthropicType>(data)
+            .ok()
+            .map(|t| Cow::Owned(t.kind)),
+    }
+}
+
 /// A substring searcher built once: `memmem::find` builds one per call, which costs more than
 /// searching a frame (the profile had it at a fifth of a forwarded stream's instructions).
 type Needle = LazyLock<Finder<'static>>;
@@ -329,14 +340,10 @@ impl StreamSniffer {
 
     fn anthropic(&mut self, event: Option<&str>, data: &str) {
         // Content events are most of a stream and carry nothing recorded.
-        let kind = match event {
-            Some(e) => e.to_string(),
-            None => match serde_json::from_str::<AnthropicType>(data) {
-                Ok(t) => t.kind,
-                Err(_) => return,
-            },
+        let Some(kind) = event_kind(event, data) else {
+            return;
         };
-        match kind.as_str() {
+        match kind.as_ref() {
             "message_start" => {
                 if let Ok(s) = serde_json::from_str::<AnthropicStart>(data) {
                     if let Some(u) = &s.message.usage {
@@ -392,14 +399,10 @@ impl StreamSniffer {
     }
 
     fn responses(&mut self, event: Option<&str>, data: &str) {
-        let kind = match event {
-            Some(e) => e.to_string(),
-            None => match serde_json::from_str::<AnthropicType>(data) {
-                Ok(t) => t.kind,
-                Err(_) => return,
-            },
+        let Some(kind) = event_kind(event, data) else {
+            return;
         };
-        match kind.as_str() {
+        match kind.as_ref() {
             "response.completed" | "response.incomplete" | "response.failed" => {
                 if let Ok(done) = serde_json::from_str::<ResponsesDone>(data) {
                     if let Some(u) = &done.response.usage {
