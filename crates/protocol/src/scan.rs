@@ -461,20 +461,22 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Every cut of `text` and every corruption of one of its bytes into a JSON-significant one
-/// (those that are still UTF-8): what a hand-read path and its general path must agree on.
+/// Every cut of each of `texts` and every corruption of one of its bytes into a
+/// JSON-significant one (those that are still UTF-8): what a hand-read path and its general
+/// path must agree on.
 #[cfg(test)]
-pub(crate) fn cuts_and_corruptions(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
+pub(crate) fn cuts_and_corruptions(texts: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
-    for at in 0..bytes.len() {
-        out.extend(std::str::from_utf8(&bytes[..at]).ok().map(str::to_string));
-        for with in [
-            b'"', b'1', b'{', b'[', b'n', b',', b'}', b'\\', b'-', b'e', 0,
-        ] {
-            let mut changed = bytes.to_vec();
-            changed[at] = with;
-            out.extend(String::from_utf8(changed).ok());
+    for bytes in texts.iter().map(|t| t.as_bytes()) {
+        for at in 0..bytes.len() {
+            out.extend(std::str::from_utf8(&bytes[..at]).ok().map(str::to_string));
+            for with in [
+                b'"', b'1', b'{', b'[', b'n', b',', b'}', b'\\', b'-', b'e', 0,
+            ] {
+                let mut changed = bytes.to_vec();
+                changed[at] = with;
+                out.extend(String::from_utf8(changed).ok());
+            }
         }
     }
     out

@@ -517,7 +517,7 @@ mod tests {
 
     #[test]
     fn the_hand_read_openai_answer_agrees_with_serde_on_every_cut_and_corruption() {
-        for body in crate::scan::cuts_and_corruptions(OPENAI_ANSWER) {
+        for body in crate::scan::cuts_and_corruptions(&[OPENAI_ANSWER]) {
             check_openai(&body);
         }
     }
