@@ -348,11 +348,16 @@ fn responses_request(n: usize) {
     println!("{n} requests, {messages} messages");
 }
 
-/// One request body decoded from `from` and encoded for `to`, as the pipeline does it.
+/// One request body decoded from `from` and encoded for `to`, as the pipeline does it: under
+/// the upstream's model name, asking for usage.
 fn translate_body(body: &[u8], from: Dialect, to: Dialect) -> Vec<u8> {
     let ir = from.decode_request(body).expect("the request decodes");
-    to.encode_request(&ir, &EncodeOptions::default())
-        .expect("the request encodes")
+    let opts = EncodeOptions {
+        model: Some("upstream-model".into()),
+        ask_usage: true,
+        ..EncodeOptions::default()
+    };
+    to.encode_request(&ir, &opts).expect("the request encodes")
 }
 
 /// Writes one file per case under `dir`: the exact bytes each translation produced, or

@@ -168,6 +168,15 @@ pub struct EncodeOptions {
     /// Whether remote image URLs may be passed to Gemini as `fileData` (the operator enabled
     /// it). When false, they are refused: the gateway never fetches an image silently.
     pub gemini_image_urls: bool,
+    /// The model name to send instead of the request's (the upstream's name for the model a
+    /// client asked for). Given here rather than written into the IR, so sending a request
+    /// upstream never copies it.
+    pub model: Option<String>,
+    /// The most output tokens to ask for: a larger `max_tokens` is sent as this one.
+    pub max_tokens_limit: Option<u64>,
+    /// Ask a streaming upstream for usage even where the request does not (OpenAI chat
+    /// `stream_options.include_usage`): the gateway records every request's usage.
+    pub ask_usage: bool,
 }
 
 impl Default for EncodeOptions {
@@ -176,7 +185,29 @@ impl Default for EncodeOptions {
             default_max_tokens: 8192,
             include_usage: true,
             gemini_image_urls: false,
+            model: None,
+            max_tokens_limit: None,
+            ask_usage: false,
         }
+    }
+}
+
+/// The request encoders read the request's model, output limit and usage wish through these,
+/// never from the IR directly, so the options above apply in every dialect.
+impl EncodeOptions {
+    pub(crate) fn model<'a>(&'a self, req: &'a ir::Request) -> &'a str {
+        self.model.as_deref().unwrap_or(&req.model)
+    }
+
+    pub(crate) fn max_tokens(&self, req: &ir::Request) -> Option<u64> {
+        match (req.sampling.max_tokens, self.max_tokens_limit) {
+            (Some(asked), Some(limit)) => Some(asked.min(limit)),
+            (asked, _) => asked,
+        }
+    }
+
+    pub(crate) fn include_usage(&self, req: &ir::Request) -> bool {
+        req.include_usage || self.ask_usage
     }
 }
 

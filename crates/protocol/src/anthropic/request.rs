@@ -304,7 +304,7 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
         });
     let w = wire::Request {
         extra: content::wire_extra(e),
-        model: req.model.clone(),
+        model: opts.model(req).to_owned(),
         max_tokens: Some(max_tokens),
         messages,
         system: encode_system(req)?,
@@ -482,7 +482,7 @@ fn encode_tool_choice(req: &ir::Request) -> Option<wire::ToolChoice> {
 /// wants `budget_tokens` below it.
 fn encode_max_tokens(req: &ir::Request, opts: &EncodeOptions, thinking_refused: bool) -> u64 {
     let default = opts.default_max_tokens;
-    if let Some(max) = req.sampling.max_tokens {
+    if let Some(max) = opts.max_tokens(req) {
         return max;
     }
     let budget = req

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::parts::{self, mark, wire_fields, MARK};
 use super::wire::{self, Extra};
 use crate::ir::{self, Effort, Reasoning, ReasoningMode, ResponseFormat, ToolChoice, ToolKind};
-use crate::{schema, Dialect, Error};
+use crate::{schema, Dialect, EncodeOptions, Error};
 
 /// Which `tools` entry a tool came from, so the grouping survives a round trip.
 const GROUP: &str = "sy:group";
@@ -360,14 +360,17 @@ fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) {
     }
 }
 
-pub(crate) fn encode_generation_config(req: &ir::Request) -> Option<wire::GenerationConfig> {
+pub(crate) fn encode_generation_config(
+    req: &ir::Request,
+    opts: &EncodeOptions,
+) -> Option<wire::GenerationConfig> {
     let s = &req.sampling;
     let mut gc = wire::GenerationConfig {
         temperature: s.temperature,
         top_p: s.top_p,
         top_k: s.top_k.map(Into::into),
         candidate_count: s.n,
-        max_output_tokens: s.max_tokens,
+        max_output_tokens: opts.max_tokens(req),
         stop_sequences: (!s.stop.is_empty()).then(|| s.stop.clone()),
         seed: s.seed,
         presence_penalty: s.presence_penalty,

@@ -13,6 +13,7 @@ use super::wire::{JsonSchema, Params, ResponseFormat as WireFormat, Stop, Stream
 use crate::ir::{
     Effort, Reasoning, ReasoningMode, Request, ResponseFormat, Sampling, Tool, ToolChoice, ToolKind,
 };
+use crate::EncodeOptions;
 
 /// The IR side of [`Params`].
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -29,9 +30,13 @@ pub(crate) struct Top {
 }
 
 impl Top {
-    pub(crate) fn of(req: &Request) -> Self {
+    /// What the encoder sends for `req`, with `opts`' limit and usage wish applied.
+    pub(crate) fn of(req: &Request, opts: &EncodeOptions) -> Self {
         Self {
-            sampling: req.sampling.clone(),
+            sampling: Sampling {
+                max_tokens: opts.max_tokens(req),
+                ..req.sampling.clone()
+            },
             tool_choice: req.tool_choice.clone(),
             parallel_tool_calls: req.parallel_tool_calls,
             response_format: req.response_format.clone(),
@@ -39,7 +44,7 @@ impl Top {
             user_id: req.metadata.user_id.clone(),
             store: req.store,
             stream: req.stream,
-            include_usage: req.include_usage,
+            include_usage: opts.include_usage(req),
         }
     }
 

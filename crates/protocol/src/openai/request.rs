@@ -40,7 +40,7 @@ pub fn decode_request(body: &[u8]) -> Result<ir::Request, Error> {
     Ok(req)
 }
 
-pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
+pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
     if req.previous_response_id.is_some() {
         return Err(Error::unsupported("previous_response_id", TARGET));
     }
@@ -49,8 +49,9 @@ pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8
     for t in &req.tools {
         tools.push(encode_tool(t)?);
     }
-    let top = params::Top::of(req);
-    let mut p = params::encode(&top, &req.model, &req.tools);
+    let model = opts.model(req);
+    let top = params::Top::of(req, opts);
+    let mut p = params::encode(&top, model, &req.tools);
     if let Some(Value::Object(noted)) = form::get(&req.extras, "params") {
         p = params::restore(p, noted, &top);
     }
@@ -62,7 +63,7 @@ pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8
         }
     }
     let w = wire::Request {
-        model: req.model.clone(),
+        model: model.to_owned(),
         messages,
         tools: (!tools.is_empty()).then_some(tools),
         params: p,

@@ -225,7 +225,7 @@ fn decode_reasoning(r: wire::ReasoningConfig, notes: &mut Map<String, Value>) ->
     }
 }
 
-pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
+pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>, Error> {
     if req.sampling.n.is_some_and(|n| n > 1) {
         return Err(Error::unsupported("n > 1 (several choices)", DIALECT));
     }
@@ -235,13 +235,15 @@ pub fn encode_request(req: &ir::Request, _opts: &EncodeOptions) -> Result<Vec<u8
     // top_k, seed, presence/frequency penalties: the Responses API has no such fields; they
     // are sampling hints and are dropped (listed in the README's loss table).
     let mut w = wire::Request {
-        model: (!req.model.is_empty()).then(|| req.model.clone()),
+        model: Some(opts.model(req))
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned),
         instructions: encode_system(&req.system),
         input: encode_input(req)?,
         tools: encode_tools(&req.tools)?,
         tool_choice: encode_tool_choice(req),
         parallel_tool_calls: req.parallel_tool_calls,
-        max_output_tokens: req.sampling.max_tokens,
+        max_output_tokens: opts.max_tokens(req),
         temperature: req.sampling.temperature,
         top_p: req.sampling.top_p,
         text: encode_text(req),

@@ -4,6 +4,7 @@ mod support;
 
 mod anthropic;
 mod cross_dialect;
+mod encode_options;
 mod fuzz_regressions;
 mod gemini;
 mod golden;

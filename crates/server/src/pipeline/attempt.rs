@@ -18,8 +18,7 @@ use tokio::time::Instant;
 use super::history::Memory;
 use super::record::Recorder;
 use super::{
-    for_upstream, now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, Request,
-    UpstreamModel,
+    now_std, passthrough, stream, unix_ms, upstream, Attempt, Call, Request, UpstreamModel,
 };
 use crate::egress::{self, SendError};
 use crate::oauth::RefreshError;
@@ -70,15 +69,11 @@ pub(crate) async fn run(
             b
         }
     } else {
-        let opts = EncodeOptions {
-            default_max_tokens: target.default_max_tokens(),
-            ..EncodeOptions::default()
-        };
         let ir = match req.ir() {
             Ok(ir) => ir,
             Err(err) => return Attempt::Fail(err),
         };
-        match up.encode_request(&for_upstream(ir, target), &opts) {
+        match up.encode_request(ir, &target.encode_options()) {
             Ok(b) => Bytes::from(b),
             Err(e) => return Attempt::Fail(ApiError::invalid(e.to_string())),
         }

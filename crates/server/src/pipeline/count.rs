@@ -12,9 +12,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use switchyard_core::config::{ProviderKind, Strategy};
 use switchyard_core::pool::{classify, Outcome, Selection};
-use switchyard_protocol::{ir, Dialect, EncodeOptions};
+use switchyard_protocol::{ir, Dialect};
 
-use super::{for_upstream, now_std, passthrough, upstream, UpstreamModel};
+use super::{now_std, passthrough, upstream, UpstreamModel};
 use crate::egress;
 use crate::state::AppState;
 
@@ -117,14 +117,14 @@ pub async fn count_tokens(
     Some(counted)
 }
 
+/// `req` as `up` would be sent it. Neither counting endpoint takes `stream` (Gemini's is in the
+/// URL, Anthropic's is dropped with the other generation-only fields), so it is left as it is.
 fn encode(up: Dialect, req: &ir::Request, model: &str) -> Option<Bytes> {
     let target = UpstreamModel {
         name: model,
         max_output_tokens: None,
     };
-    let mut out = for_upstream(req, &target);
-    out.stream = false;
-    up.encode_request(&out, &EncodeOptions::default())
+    up.encode_request(req, &target.encode_options())
         .ok()
         .map(Bytes::from)
 }

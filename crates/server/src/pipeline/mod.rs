@@ -36,7 +36,7 @@ use bytes::Bytes;
 use switchyard_core::config::Strategy;
 use switchyard_core::glob::Glob;
 use switchyard_core::pool::{affinity_key, session_key};
-use switchyard_protocol::ir::{self, ErrorKind};
+use switchyard_protocol::ir::ErrorKind;
 use switchyard_protocol::{Dialect, EncodeOptions};
 use tokio::time::Instant;
 
@@ -219,23 +219,20 @@ impl UpstreamModel<'_> {
         matches!((req.max_tokens, self.max_output_tokens), (Some(asked), Some(limit)) if asked > limit)
     }
 
-    /// The `max_tokens` an encoder fills in when the client gave none and the upstream needs
-    /// one (Anthropic): the usual default, within the model's limit.
-    fn default_max_tokens(&self) -> u64 {
+    /// How a request is encoded for this upstream model: under its name, within its limit,
+    /// and asking for usage, which is always read from upstreams whatever the client asked
+    /// for itself. The `max_tokens` an encoder fills in when the client gave none and the
+    /// upstream needs one (Anthropic) is the usual default, within the limit.
+    fn encode_options(&self) -> EncodeOptions {
         let usual = EncodeOptions::default().default_max_tokens;
-        self.max_output_tokens
-            .map_or(usual, |limit| usual.min(limit))
+        EncodeOptions {
+            default_max_tokens: self
+                .max_output_tokens
+                .map_or(usual, |limit| usual.min(limit)),
+            model: Some(self.name.to_owned()),
+            max_tokens_limit: self.max_output_tokens,
+            ask_usage: true,
+            ..EncodeOptions::default()
+        }
     }
-}
-
-/// What an IR request needs before it is encoded for an upstream.
-fn for_upstream(req: &ir::Request, target: &UpstreamModel<'_>) -> ir::Request {
-    let mut out = req.clone();
-    out.model = target.name.to_string();
-    if let (Some(asked), Some(limit)) = (out.sampling.max_tokens, target.max_output_tokens) {
-        out.sampling.max_tokens = Some(asked.min(limit));
-    }
-    // Usage is always read from upstreams, whatever the client asked for itself.
-    out.include_usage = true;
-    out
 }

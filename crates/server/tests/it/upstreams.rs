@@ -427,6 +427,37 @@ targets = [{{ provider = "emb", model = "text-embedding-3-small" }}]
     assert_eq!(records[0].retries, 1);
 }
 
+/// A stream re-encoded for its upstream (here because its `max_tokens` is clamped) still asks
+/// the upstream for usage when the client did not, so the request is recorded with its tokens,
+/// and the client still gets no usage chunk it did not ask for.
+#[tokio::test]
+async fn a_re_encoded_stream_asks_for_the_usage_its_client_did_not() {
+    let fake = FakeUpstream::start(Script::new()).await;
+    let models = "[[models]]\nname = \"model-*\"\nmax_output_tokens = 1000\n";
+    let gw = Gateway::start(&config("openai", &fake, &["k1"], models)).await;
+    let text = client()
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(
+            &json!({"model": "model-x", "max_tokens": 5000, "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(!text.contains("\"usage\":{"), "{text}");
+    let calls = fake.calls();
+    let sent: Value = serde_json::from_slice(&calls[0].body).expect("json");
+    assert_eq!(sent["max_tokens"], 1000, "{sent}");
+    assert_eq!(sent["stream_options"]["include_usage"], true, "{sent}");
+    let records = gw.stop().await;
+    assert_eq!(records.len(), 1);
+    assert!(records[0].output_tokens > 0, "{:?}", records[0]);
+}
+
 #[tokio::test]
 async fn max_tokens_is_clamped_to_the_models_limit_and_the_cost_is_recorded() {
     let fake = FakeUpstream::start(Script::new()).await;
