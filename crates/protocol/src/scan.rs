@@ -355,10 +355,30 @@ impl<'a> Reader<'a> {
         Some(n)
     }
 
+    /// A string checked as [`Reader::string`] checks it, without building it: skipped strings
+    /// are most of a long request's bytes, and their escapes need no copy.
+    fn skip_string(&mut self) -> Option<()> {
+        (self.next()? == b'"').then_some(())?;
+        loop {
+            self.plain();
+            match self.next()? {
+                b'"' => return Some(()),
+                b'\\' => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        self.unicode()?;
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
     /// Any value, checked as strictly as serde_json reads a `Value` (or declined), and skipped.
     pub(crate) fn skip(&mut self) -> Option<()> {
         match self.peek()? {
-            b'"' => self.string().map(drop),
+            b'"' => self.skip_string(),
             b'{' | b'[' => {
                 self.depth += 1;
                 if self.depth > MAX_DEPTH {
@@ -507,6 +527,41 @@ mod tests {
             r#"{"a":"#,
         ] {
             assert!(!keys_unique(text), "{text}");
+        }
+    }
+
+    /// Skipping a string accepts and refuses what reading it does, and ends where it ends.
+    fn same_as_read(text: &str) {
+        let (mut read, mut skipped) = (Reader::new(text), Reader::new(text));
+        let read_ok = read.string().is_some();
+        assert_eq!(read_ok, skipped.skip_string().is_some(), "{text:?}");
+        if read_ok {
+            assert_eq!(read.at, skipped.at, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_skipped_string_is_checked_as_a_read_one() {
+        let sample =
+            r#""plain \"quoted\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00 a long enough run" ,"#;
+        for text in cuts_and_corruptions(&[sample]) {
+            same_as_read(&text);
+        }
+        for text in [
+            r#""\ud800""#,
+            r#""\ud800\u0041""#,
+            r#""\udc00""#,
+            "\"a\u{1}\"",
+            r#""\x""#,
+        ] {
+            same_as_read(text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_is_skipped_as_it_is_read(text in r#""([a-z "\\/\t]|\\u[0-9a-fA-F]{4}|\\[a-z"\\/]){0,30}"?"#) {
+            same_as_read(&text);
         }
     }
 }
