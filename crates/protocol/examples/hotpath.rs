@@ -13,8 +13,11 @@
 //! valgrind --tool=callgrind target/release/examples/hotpath translate-request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath responses-request 50
 //! valgrind --tool=callgrind target/release/examples/hotpath sniff 200
+//! valgrind --tool=callgrind target/release/examples/hotpath head 200
 //! valgrind --tool=callgrind target/release/examples/hotpath anthropic-sniff 200
 //! target/release/examples/hotpath dump /tmp/before   # ... change ..., dump /tmp/after, diff -r
+//! target/release/examples/hotpath agent-request > /tmp/agent.json
+//! BODY=/tmp/agent.json bench/profile cross-json 300   # the whole gateway, that request
 //! ```
 //!
 //! - `stream N`: N times, the 50-chunk OpenAI Chat stream that `switchyard-mock --chunks 50`
@@ -31,12 +34,15 @@
 //!   where the gateway only reads usage, failure and the proper end.
 //! - `anthropic-sniff N`: the same for the answer as an Anthropic upstream streams it (an
 //!   Anthropic client's forwarded stream).
+//! - `head N`: N times, the head of that request in OpenAI Chat form with a long tool result
+//!   added (~33 KB), as every forwarded request is read at the door.
 //! - `request N`: N times, the 20-message, 8-tool agent request of `benches/translate.rs`
 //!   decoded from Anthropic and from OpenAI Chat.
 //! - `translate-request N`: N times, the same request translated from Anthropic to OpenAI
 //!   Chat and back (decode and encode), as a cross-dialect request is before it is sent.
 //! - `responses-request N`: N times, the same request decoded from the Responses API (as a
 //!   Codex-like client sends it).
+//! - `agent-request`: prints that request's Anthropic body, for `bench/profile`'s `BODY`.
 //! - `dump DIR`: every fixture under `tests/fixtures` and `tests/fuzz_regressions`, plus
 //!   truncated and corrupted variants of each (to reach the error paths), translated to every
 //!   dialect; raw output bytes or error text, one file per case.
@@ -52,7 +58,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> usize {
         args.get(i).and_then(|s| s.parse().ok()).expect(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|anthropic-sniff|request|translate-request|responses-request N | dump DIR",
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|anthropic-sniff|head|request|translate-request|responses-request N | agent-request | dump DIR",
         )
     };
     match args.first().map(String::as_str) {
@@ -87,11 +93,16 @@ fn main() {
             Dialect::Anthropic,
         ),
         Some("request") => request(count(1)),
+        Some("head") => head(count(1)),
         Some("translate-request") => translate_request(count(1)),
         Some("responses-request") => responses_request(count(1)),
+        Some("agent-request") => {
+            std::io::Write::write_all(&mut std::io::stdout(), &anthropic_request())
+                .expect("stdout");
+        }
         Some("dump") => dump(Path::new(args.get(1).expect("usage: hotpath dump DIR"))),
         _ => panic!(
-            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|anthropic-sniff|request|translate-request|responses-request N | dump DIR"
+            "usage: hotpath stream|anthropic-stream|responses-stream|gemini-stream|sniff|anthropic-sniff|head|request|translate-request|responses-request N | agent-request | dump DIR"
         ),
     }
 }
@@ -303,6 +314,32 @@ fn anthropic_request() -> Vec<u8> {
         "messages": messages,
     });
     serde_json::to_vec(&body).expect("a JSON value serialises")
+}
+
+/// The agent request in OpenAI Chat form with a long tool result (this crate's Anthropic wire
+/// types, ~25 KB of code, as a `read_file` tool would return it), then its head read N times:
+/// what a forwarded request costs at the door.
+fn head(n: usize) {
+    let mut body: Value = serde_json::from_slice(&translate_body(
+        &anthropic_request(),
+        Dialect::Anthropic,
+        Dialect::OpenAiChat,
+    ))
+    .expect("json");
+    body["messages"]
+        .as_array_mut()
+        .expect("messages")
+        .push(json!({"role": "user", "content": include_str!("../src/anthropic/wire.rs")}));
+    let body = serde_json::to_string(&body).expect("json");
+    let mut read = 0;
+    for _ in 0..n {
+        let head = switchyard_protocol::head::read(black_box(&body)).expect("a head");
+        read += usize::from(head.model.is_some());
+    }
+    println!(
+        "{n} heads of {} bytes read ({read} with a model)",
+        body.len()
+    );
 }
 
 fn request(n: usize) {

@@ -20,6 +20,7 @@ pub mod anthropic;
 mod dialect;
 mod error;
 pub mod gemini;
+pub mod head;
 pub mod ids;
 pub mod ir;
 pub mod json;

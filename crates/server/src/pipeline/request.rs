@@ -8,37 +8,9 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use serde::Deserialize;
-use switchyard_protocol::{ir, json, Dialect};
+use switchyard_protocol::{head, ir, Dialect};
 
 use crate::render::ApiError;
-
-/// The fields of a client body the door reads, in every dialect's spelling.
-#[derive(Debug, Default, Deserialize)]
-struct Wire {
-    model: Option<String>,
-    stream: Option<bool>,
-    /// Anthropic, and OpenAI's older spelling.
-    max_tokens: Option<u64>,
-    /// OpenAI chat's newer spelling, which wins when both are given.
-    max_completion_tokens: Option<u64>,
-    /// OpenAI Responses.
-    max_output_tokens: Option<u64>,
-    stream_options: Option<StreamOptions>,
-    #[serde(rename = "generationConfig", alias = "generation_config")]
-    generation_config: Option<GenerationConfig>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct StreamOptions {
-    include_usage: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct GenerationConfig {
-    #[serde(rename = "maxOutputTokens", alias = "max_output_tokens")]
-    max_output_tokens: Option<u64>,
-}
 
 /// A client request: its head read, its IR decoded on demand.
 #[derive(Debug)]
@@ -65,18 +37,19 @@ impl Request {
     ) -> Result<Self, ApiError> {
         // Ignored strings are skipped, not checked, by the JSON pass; a forwarded body must
         // still be text (this check runs at memory speed).
-        if let Err(bad) = std::str::from_utf8(&body) {
-            return Err(ApiError::invalid(format!(
+        let text = std::str::from_utf8(&body).map_err(|bad| {
+            ApiError::invalid(format!(
                 "the request body is not valid UTF-8 (byte {})",
                 bad.valid_up_to()
-            )));
-        }
-        let wire: Wire = json::decode(&body).map_err(|e| ApiError::invalid(e.to_string()))?;
+            ))
+        })?;
+        let wire = head::read(text).map_err(|e| ApiError::invalid(e.to_string()))?;
         let (model, stream) = match url_model {
             Some(m) => (m.to_string(), url_stream),
             None => (wire.model.unwrap_or_default(), wire.stream.unwrap_or(false)),
         };
         let max_tokens = match dialect {
+            // The newer spelling wins when both are given.
             Dialect::OpenAiChat => wire.max_completion_tokens.or(wire.max_tokens),
             Dialect::Anthropic => wire.max_tokens,
             Dialect::Responses => wire.max_output_tokens,
