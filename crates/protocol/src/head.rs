@@ -72,30 +72,15 @@ fn by_hand(text: &str) -> Option<Head> {
             }
             "stream_options" => {
                 head.stream_options = seen.once(5, r)?.nullable(|r| {
-                    let mut include_usage = None;
-                    let mut seen = Seen::default();
-                    r.object(|r, key| match key {
-                        "include_usage" => {
-                            include_usage = seen.once(0, r)?.nullable(Reader::bool)?;
-                            Some(())
-                        }
-                        _ => r.skip(),
-                    })?;
+                    let include_usage = one_field(r, &["include_usage"], Reader::bool)?;
                     Some(StreamOptions { include_usage })
                 })?;
             }
             // Either spelling is the one field: both at once is serde's duplicate.
             "generationConfig" | "generation_config" => {
                 head.generation_config = seen.once(6, r)?.nullable(|r| {
-                    let mut max_output_tokens = None;
-                    let mut seen = Seen::default();
-                    r.object(|r, key| match key {
-                        "maxOutputTokens" | "max_output_tokens" => {
-                            max_output_tokens = seen.once(0, r)?.nullable(Reader::u64)?;
-                            Some(())
-                        }
-                        _ => r.skip(),
-                    })?;
+                    let max_output_tokens =
+                        one_field(r, &["maxOutputTokens", "max_output_tokens"], Reader::u64)?;
                     Some(GenerationConfig { max_output_tokens })
                 })?;
             }
@@ -105,6 +90,26 @@ fn by_hand(text: &str) -> Option<Head> {
     })?;
     r.end()?;
     Some(head)
+}
+
+/// An object of which one optional field (under any of its `names`) is read by `value` and
+/// the rest skipped; the field given twice declines, as for serde it is a duplicate.
+fn one_field<'a, T>(
+    r: &mut Reader<'a>,
+    names: &[&str],
+    value: impl Fn(&mut Reader<'a>) -> Option<T>,
+) -> Option<Option<T>> {
+    let mut field = None;
+    let mut seen = Seen::default();
+    r.object(|r, key| {
+        if names.contains(&key) {
+            field = seen.once(0, r)?.nullable(&value)?;
+            Some(())
+        } else {
+            r.skip()
+        }
+    })?;
+    Some(field)
 }
 
 #[cfg(test)]

@@ -35,28 +35,28 @@ impl Request {
         url_model: Option<&str>,
         url_stream: bool,
     ) -> Result<Self, ApiError> {
-        // Ignored strings are skipped, not checked, by the JSON pass; a forwarded body must
-        // still be text (this check runs at memory speed).
+        // A forwarded body must be text, and the head is read from text (this check runs at
+        // memory speed).
         let text = std::str::from_utf8(&body).map_err(|bad| {
             ApiError::invalid(format!(
                 "the request body is not valid UTF-8 (byte {})",
                 bad.valid_up_to()
             ))
         })?;
-        let wire = head::read(text).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let head = head::read(text).map_err(|e| ApiError::invalid(e.to_string()))?;
         let (model, stream) = match url_model {
             Some(m) => (m.to_string(), url_stream),
-            None => (wire.model.unwrap_or_default(), wire.stream.unwrap_or(false)),
+            None => (head.model.unwrap_or_default(), head.stream.unwrap_or(false)),
         };
         let max_tokens = match dialect {
             // The newer spelling wins when both are given.
-            Dialect::OpenAiChat => wire.max_completion_tokens.or(wire.max_tokens),
-            Dialect::Anthropic => wire.max_tokens,
-            Dialect::Responses => wire.max_output_tokens,
-            Dialect::Gemini => wire.generation_config.and_then(|g| g.max_output_tokens),
+            Dialect::OpenAiChat => head.max_completion_tokens.or(head.max_tokens),
+            Dialect::Anthropic => head.max_tokens,
+            Dialect::Responses => head.max_output_tokens,
+            Dialect::Gemini => head.generation_config.and_then(|g| g.max_output_tokens),
         };
         let include_usage = dialect != Dialect::OpenAiChat
-            || wire.stream_options.and_then(|o| o.include_usage) == Some(true);
+            || head.stream_options.and_then(|o| o.include_usage) == Some(true);
         Ok(Self {
             model,
             stream,
