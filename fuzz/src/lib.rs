@@ -7,7 +7,7 @@
 //! which libFuzzer reports as a crash and saves the input under `artifacts/`.
 
 use switchyard_protocol::ir::{self, StreamEvent};
-use switchyard_protocol::{sse, tokens, Dialect, EncodeOptions};
+use switchyard_protocol::{head, json, sse, tokens, Dialect, EncodeOptions};
 
 /// The SSE parser yields the same items however the bytes are split (an empty read included),
 /// and what the writer makes of those items parses back to them. The first two bytes choose
@@ -66,6 +66,15 @@ pub fn sse_parser(data: &[u8]) {
 /// Decoding a request never panics; a decoded request estimates and encodes to every dialect
 /// without panicking, and whatever an encoder produces its own decoder reads without panicking.
 pub fn decode_request(dialect: Dialect, data: &[u8]) {
+    // The door's head reader (by hand first) reads what its serde derive reads, or refuses
+    // with the same error.
+    if let Ok(text) = std::str::from_utf8(data) {
+        assert_eq!(
+            head::read(text).map_err(|e| e.to_string()),
+            json::decode::<head::Head>(data).map_err(|e| e.to_string()),
+            "{text}"
+        );
+    }
     let Ok(req) = dialect.decode_request(data) else {
         return;
     };

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use switchyard_protocol::ir::{self, StreamEvent};
-use switchyard_protocol::{sse, tokens, Dialect, EncodeOptions};
+use switchyard_protocol::{head, json, sse, tokens, Dialect, EncodeOptions};
 
 #[test]
 fn replay_fuzz_regressions() {
@@ -109,6 +109,15 @@ fn sse_parser(data: &[u8]) {
 }
 
 fn decode_request(dialect: Dialect, data: &[u8]) {
+    // The door's head reader (by hand first) reads what its serde derive reads, or refuses
+    // with the same error.
+    if let Ok(text) = std::str::from_utf8(data) {
+        assert_eq!(
+            head::read(text).map_err(|e| e.to_string()),
+            json::decode::<head::Head>(data).map_err(|e| e.to_string()),
+            "{text}"
+        );
+    }
     let Ok(req) = dialect.decode_request(data) else {
         return;
     };
