@@ -9,6 +9,7 @@
 //! `"is_error": false` or `"tools": []` survive a round trip).
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -25,12 +26,31 @@ use crate::json;
 /// `Value` cost most of encoding a message. So the direct bytes are kept when no object in them
 /// repeats a key, and the `Value` path resolves the rest.
 pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    EXTRA_WRITTEN.with(|w| w.set(false));
     if let Ok(direct) = serde_json::to_vec(value) {
-        if std::str::from_utf8(&direct).is_ok_and(crate::scan::keys_unique) {
+        // Only a field from an `extra` can repeat a typed field's key: with none written (every
+        // request translated from another dialect) there is nothing to look for.
+        if !EXTRA_WRITTEN.with(Cell::get)
+            || std::str::from_utf8(&direct).is_ok_and(crate::scan::keys_unique)
+        {
             return direct;
         }
     }
     via_value(value)
+}
+
+thread_local! {
+    /// Whether the serialization [`to_bytes`] runs wrote a field from an `extra` (per thread:
+    /// serde gives a `Serialize` no context from its caller, and a serialization is synchronous).
+    static EXTRA_WRITTEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How every `extra` is written: as itself, noting for [`to_bytes`] when it has a field.
+fn write_extra<S: serde::Serializer>(extra: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+    if !extra.is_empty() {
+        EXTRA_WRITTEN.with(|w| w.set(true));
+    }
+    extra.serialize(s)
 }
 
 fn via_value<T: Serialize>(value: &T) -> Vec<u8> {
@@ -43,7 +63,7 @@ fn via_value<T: Serialize>(value: &T) -> Vec<u8> {
 /// `POST /v1/messages` body.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Request {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub model: String,
     /// Required by the API; decoded leniently (the encoder always sends one).
@@ -85,7 +105,7 @@ pub enum Role {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Message {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub role: Role,
     pub content: OneOrMany<Block>,
@@ -129,7 +149,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
 /// One block of the top-level `system` array (always `type: "text"`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SystemBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -140,7 +160,7 @@ pub struct SystemBlock {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheControl {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -322,7 +342,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TextBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -333,7 +353,7 @@ pub struct TextBlock {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,7 +363,7 @@ pub struct ImageBlock {
 /// Where an image's or document's bytes are: `base64`, `url`, `file` or (documents) `text`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Source {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -359,7 +379,7 @@ pub struct Source {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocumentBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,7 +395,7 @@ pub struct DocumentBlock {
 /// A document's `citations: {"enabled": true}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CitationsConfig {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -383,7 +403,7 @@ pub struct CitationsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolUseBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub id: String,
     pub name: String,
@@ -394,7 +414,7 @@ pub struct ToolUseBlock {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolResultBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub tool_use_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -407,7 +427,7 @@ pub struct ToolResultBlock {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ThinkingBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub thinking: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -416,7 +436,7 @@ pub struct ThinkingBlock {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RedactedThinkingBlock {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub data: String,
 }
@@ -426,7 +446,7 @@ pub struct RedactedThinkingBlock {
 /// versioned `type` and no schema.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -441,7 +461,7 @@ pub struct Tool {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolChoice {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -453,7 +473,7 @@ pub struct ToolChoice {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Metadata {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -462,7 +482,7 @@ pub struct Metadata {
 /// `{"type":"enabled","budget_tokens":N}`, `{"type":"disabled"}` or `{"type":"adaptive"}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Thinking {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -472,7 +492,7 @@ pub struct Thinking {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct OutputConfig {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<String>,
@@ -483,7 +503,7 @@ pub struct OutputConfig {
 /// `{"type":"json_schema","schema":{...}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutputFormat {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -494,7 +514,7 @@ pub struct OutputFormat {
 /// A non-streamed response; also the `message` of `message_start` (content empty there).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Response {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(default)]
     pub id: String,
@@ -526,7 +546,7 @@ fn assistant_role() -> String {
 /// Token usage. `input_tokens` excludes cache reads and writes, as the IR's does.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Usage {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(default)]
     pub input_tokens: u64,
@@ -542,7 +562,7 @@ pub struct Usage {
 /// error response and the data of a stream `error` event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorResponse {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type", default = "error_type")]
     pub kind: String,
@@ -555,7 +575,7 @@ fn error_type() -> String {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(rename = "type", default)]
     pub kind: String,
@@ -597,7 +617,7 @@ pub enum StreamEvent {
 /// `message_delta.delta`. Both fields are always written (null when unset), as the API does.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MessageDeltaBody {
-    #[serde(flatten)]
+    #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     #[serde(default)]
     pub stop_reason: Option<String>,
