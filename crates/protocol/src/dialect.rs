@@ -206,7 +206,7 @@ impl EncodeOptions {
         }
     }
 
-    pub(crate) fn include_usage(&self, req: &ir::Request) -> bool {
+    pub(crate) fn usage_asked(&self, req: &ir::Request) -> bool {
         req.include_usage || self.ask_usage
     }
 }

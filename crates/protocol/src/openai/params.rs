@@ -44,7 +44,7 @@ impl Top {
             user_id: req.metadata.user_id.clone(),
             store: req.store,
             stream: req.stream,
-            include_usage: opts.include_usage(req),
+            include_usage: opts.usage_asked(req),
         }
     }
 

@@ -98,17 +98,24 @@ pub enum Input {
 
 impl<'de> Deserialize<'de> for Input {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        if json::paths_wanted() {
-            return untagged::Input::deserialize(d).map(|i| match i {
-                untagged::Input::Text(s) => Input::Text(s),
-                untagged::Input::Items(v) => Input::Items(v),
-            });
-        }
-        Ok(match d.deserialize_any(TextOrList)? {
+        Ok(match text_or_list::<_, untagged::Input>(d)? {
             TextOr::Text(s) => Input::Text(s),
             TextOr::List(v) => Input::Items(v),
         })
     }
+}
+
+/// A text-or-list field: read by [`TextOrList`] in a plain pass, else by its derived untagged
+/// form `U`, whose errors (naming the enum) are the ones a failing body gets.
+fn text_or_list<'de, D, U>(d: D) -> Result<TextOr, D::Error>
+where
+    D: Deserializer<'de>,
+    U: Deserialize<'de> + Into<TextOr>,
+{
+    if json::paths_wanted() {
+        return U::deserialize(d).map(Into::into);
+    }
+    d.deserialize_any(TextOrList)
 }
 
 /// The derived forms of [`Input`] and [`Content`], for the tracked pass: serde's untagged
@@ -131,6 +138,24 @@ mod untagged {
     pub(super) enum Content {
         Text(String),
         Parts(Vec<Value>),
+    }
+
+    impl From<Input> for super::TextOr {
+        fn from(i: Input) -> Self {
+            match i {
+                Input::Text(s) => Self::Text(s),
+                Input::Items(v) => Self::List(v),
+            }
+        }
+    }
+
+    impl From<Content> for super::TextOr {
+        fn from(c: Content) -> Self {
+            match c {
+                Content::Text(s) => Self::Text(s),
+                Content::Parts(v) => Self::List(v),
+            }
+        }
     }
 }
 
@@ -253,13 +278,7 @@ pub enum Content {
 
 impl<'de> Deserialize<'de> for Content {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        if json::paths_wanted() {
-            return untagged::Content::deserialize(d).map(|c| match c {
-                untagged::Content::Text(s) => Content::Text(s),
-                untagged::Content::Parts(v) => Content::Parts(v),
-            });
-        }
-        Ok(match d.deserialize_any(TextOrList)? {
+        Ok(match text_or_list::<_, untagged::Content>(d)? {
             TextOr::Text(s) => Content::Text(s),
             TextOr::List(v) => Content::Parts(v),
         })
