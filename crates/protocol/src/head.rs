@@ -1,7 +1,6 @@
 //! The head of a client's request: the few top-level fields a gateway routes and forwards by
 //! (model, stream flag, output limit in each dialect's spelling, an OpenAI chat client's wish
-//! for stream usage), read in one pass that checks the body's JSON and builds nothing else
-//! (like every decoder here, through `json::decode`, it does not look past the object). A
+//! for stream usage), read in one pass that checks the body's JSON and builds nothing else. A
 //! forwarded request is never decoded further, so for the commonest request (a long agent
 //! conversation passed through to its own dialect) this pass is most of the gateway's work on
 //! the body.

@@ -17,8 +17,8 @@ use crate::Error;
 /// `serde_path_to_error` to name the path. The plain pass may take shortcuts that decline
 /// what they are unsure of (see [`paths_wanted`]); any failure of it, a decline included,
 /// leaves the result to the tracked pass, so results and errors are those of a tracked
-/// decode. Neither pass checks for trailing bytes after the value (the tracked decoder never
-/// did).
+/// decode. Anything but whitespace after the value is an error, as it is for any JSON parser
+/// an upstream runs.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if PASS.with(Cell::get) == Pass::Tracked {
         // Inside the tracked retry of `plain_first`: a plain try would only be thrown away.
@@ -26,7 +26,8 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     }
     let plain = {
         let _pass = InPass::enter(Pass::Plain);
-        T::deserialize(&mut serde_json::Deserializer::from_slice(body))
+        let mut de = serde_json::Deserializer::from_slice(body);
+        T::deserialize(&mut de).and_then(|value| de.end().map(|()| value))
     };
     match plain {
         Ok(value) => Ok(value),
@@ -38,14 +39,18 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 #[cold]
 fn decode_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let _pass = InPass::enter(Pass::Tracked);
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         Error::Decode {
             path,
             message: inner.to_string(),
         }
+    })?;
+    de.end().map_err(|e| Error::Decode {
+        path: String::new(),
+        message: e.to_string(),
     })?;
     Ok(value)
 }
@@ -190,7 +195,8 @@ pub(crate) fn both_passes<T: DeserializeOwned + std::fmt::Debug>(
     body: &str,
 ) -> (Option<String>, Result<String, Error>) {
     let plain = in_pass(false, || {
-        T::deserialize(&mut serde_json::Deserializer::from_str(body)).ok()
+        let mut de = serde_json::Deserializer::from_str(body);
+        T::deserialize(&mut de).ok().filter(|_| de.end().is_ok())
     });
     let tracked = decode_with_path::<T>(body.as_bytes());
     (
@@ -276,8 +282,18 @@ mod tests {
     }
 
     #[test]
-    fn trailing_bytes_after_the_value_are_ignored_as_before() {
-        let body: Body = decode(br#"{"messages": []} trailing"#).expect("decodes");
+    fn only_whitespace_may_follow_the_value() {
+        let body: Body = decode(b" {\"messages\": []} \r\n\t").expect("whitespace is fine");
         assert!(body.messages.is_empty());
+        for (text, column) in [
+            (&br#"{"messages": []} trailing"#[..], 18),
+            (br#"{"messages": []}{}"#, 17),
+        ] {
+            let err = decode::<Body>(text).expect_err("text after the value");
+            assert_eq!(
+                err.to_string(),
+                format!("trailing characters at line 1 column {column}")
+            );
+        }
     }
 }

@@ -124,18 +124,39 @@ async fn still_serving(gw: &Gateway, key: Option<&str>) {
 #[tokio::test]
 async fn malformed_json() {
     let gw = Gateway::start(CONFIG).await;
+    let trailing = |d| {
+        let mut body = serde_json::to_vec(&good_body(d, "claude-x")).expect("a body");
+        body.extend_from_slice(b" {}");
+        body
+    };
     for d in Dialect::ALL {
+        let cut = b"{\"model\": \"claude-x\", ".to_vec();
+        expect(&gw, d, "claude-x", cut, None, 400, "EOF").await;
         expect(
             &gw,
             d,
             "claude-x",
-            b"{\"model\": \"claude-x\", ".to_vec(),
+            trailing(d),
             None,
             400,
-            "EOF",
+            "trailing characters",
         )
         .await;
     }
+    // A body to be forwarded to its own dialect's upstream is read only at the door, which
+    // must refuse it before any upstream is tried (this one is unreachable).
+    let forwarded = trailing(Dialect::Gemini);
+    let mention = "trailing characters";
+    expect(
+        &gw,
+        Dialect::Gemini,
+        "gemini-x",
+        forwarded,
+        None,
+        400,
+        mention,
+    )
+    .await;
     still_serving(&gw, None).await;
     gw.stop().await;
 }

@@ -75,7 +75,7 @@ pub(super) struct CustomDelta<'a> {
 
 impl<'a> Chunk<'a> {
     /// Reads one frame's data, or declines it (`None`): then it must be decoded as a
-    /// [`wire::Chunk`]. Like `json::decode`, bytes after the value are not looked at.
+    /// [`wire::Chunk`].
     pub fn parse(data: &'a str) -> Option<Self> {
         let mut r = Reader::new(data);
         r.ws();
@@ -96,6 +96,7 @@ impl<'a> Chunk<'a> {
             }
             Some(())
         })?;
+        r.end()?;
         Some(c)
     }
 
