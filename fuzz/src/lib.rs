@@ -29,12 +29,16 @@ pub fn sse_parser(data: &[u8]) {
     parser.finish(&mut two);
     assert_eq!(two, whole, "split at {at}");
 
+    // Byte by byte, each batch handed back for its strings to be reused.
     let mut parser = sse::Parser::new();
-    let mut bytewise = Vec::new();
+    let (mut bytewise, mut items) = (Vec::new(), Vec::new());
     for byte in body {
-        parser.feed(std::slice::from_ref(byte), &mut bytewise);
+        parser.feed(std::slice::from_ref(byte), &mut items);
+        bytewise.extend(items.iter().cloned());
+        parser.recycle(&mut items);
     }
-    parser.finish(&mut bytewise);
+    parser.finish(&mut items);
+    bytewise.append(&mut items);
     assert_eq!(bytewise, whole, "byte by byte");
 
     // The writer does not emit `id:` or `retry:`, so they are left out of the comparison.

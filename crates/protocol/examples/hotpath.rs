@@ -190,13 +190,14 @@ fn translate(
     let (mut items, mut events, mut out) = (Vec::new(), Vec::new(), Vec::new());
     for chunk in chunks {
         parser.feed(black_box(chunk), &mut items);
-        for item in items.drain(..) {
+        for item in &items {
             if let sse::Item::Frame(frame) = item {
                 decoder
-                    .decode(&frame, &mut events)
+                    .decode(frame, &mut events)
                     .expect("the stream decodes");
             }
         }
+        parser.recycle(&mut items);
         for ev in events.drain(..) {
             encoder.encode(&ev, &mut out);
         }
@@ -228,7 +229,7 @@ fn sniff(n: usize, chunks: &[Vec<u8>], dialect: Dialect) {
         for chunk in chunks {
             // As the gateway's `Forward::process`: parse the chunk, show each frame to the
             // sniffer, forward the bytes unchanged.
-            items.clear();
+            parser.recycle(&mut items);
             parser.feed(black_box(chunk), &mut items);
             for item in &items {
                 if let sse::Item::Frame(frame) = item {
@@ -236,7 +237,7 @@ fn sniff(n: usize, chunks: &[Vec<u8>], dialect: Dialect) {
                 }
             }
         }
-        items.clear();
+        parser.recycle(&mut items);
         parser.finish(&mut items);
         for item in &items {
             if let sse::Item::Frame(frame) = item {

@@ -6,6 +6,8 @@
 //! whether a stream has produced a meaningful byte. It owns framing only: what a frame means
 //! belongs to each dialect's stream decoder.
 
+use std::borrow::Cow;
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Frame {
@@ -37,6 +39,10 @@ pub enum Item {
 }
 
 /// Incremental SSE parser. Feed it bytes as they arrive; it yields complete items.
+///
+/// A caller that hands each batch of items back with [`Parser::recycle`] instead of dropping
+/// them lends their strings to the frames that follow: a long stream then allocates only when
+/// a frame outgrows every spare buffer, rather than twice per frame (its event name and data).
 #[derive(Debug, Default)]
 pub struct Parser {
     /// Bytes of the current, incomplete line.
@@ -51,7 +57,17 @@ pub struct Parser {
     retry: Option<u64>,
     /// Whether the first line of the stream has been seen (a UTF-8 BOM is skipped there).
     started: bool,
+    /// Empty strings with capacity, from recycled items.
+    spare: Vec<String>,
 }
+
+/// How many spare buffers a parser keeps: enough for the strings of a read's worth of frames
+/// at an upstream's usual pace, few enough that thousands of open streams hold little.
+const SPARE_BUFFERS: usize = 8;
+
+/// A buffer larger than this is freed rather than kept, so that one long frame does not stay
+/// resident for the rest of its stream.
+const SPARE_CAPACITY: usize = 4096;
 
 impl Parser {
     pub fn new() -> Self {
@@ -97,6 +113,40 @@ impl Parser {
         self.line.extend_from_slice(rest);
     }
 
+    /// Takes back the items of an earlier [`Parser::feed`] (leaving `items` empty) to reuse
+    /// their strings.
+    pub fn recycle(&mut self, items: &mut Vec<Item>) {
+        for item in items.drain(..) {
+            match item {
+                Item::Frame(frame) => {
+                    self.keep(frame.data);
+                    if let Some(event) = frame.event {
+                        self.keep(event);
+                    }
+                }
+                Item::Comment(text) => self.keep(text),
+            }
+        }
+    }
+
+    fn keep(&mut self, mut buffer: String) {
+        if self.spare.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&buffer.capacity()) {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+    }
+
+    /// `text` in a spare buffer when there is one.
+    fn owned(&mut self, text: &str) -> String {
+        match self.spare.pop() {
+            Some(mut buffer) => {
+                buffer.push_str(text);
+                buffer
+            }
+            None => text.to_string(),
+        }
+    }
+
     /// Ends the stream: a final frame without its blank line is still dispatched (servers that
     /// close right after the last `data:` line are common).
     pub fn finish(&mut self, out: &mut Vec<Item>) {
@@ -118,34 +168,32 @@ impl Parser {
             self.dispatch(out);
             return;
         }
-        // Valid UTF-8 is the rule; checking it is much cheaper than the lossy conversion,
-        // which is kept for the rare line that needs replacement characters.
-        let line = match std::str::from_utf8(line) {
-            Ok(line) => std::borrow::Cow::Borrowed(line),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        if let Some(comment) = line.strip_prefix(':') {
-            out.push(Item::Comment(
-                comment.strip_prefix(' ').unwrap_or(comment).to_string(),
-            ));
-            return;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line.as_ref(), ""),
+        // The field is split off as bytes (a colon is never part of a longer UTF-8 sequence,
+        // so the split is where it would be in the decoded line), and only a value that is kept
+        // is decoded.
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
         };
         match field {
-            "data" => {
+            b"" => {
+                let comment = self.owned(&text(value));
+                out.push(Item::Comment(comment));
+            }
+            b"data" => {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(value);
+                self.data.push_str(&text(value));
                 self.has_data = true;
             }
-            "event" => self.event = Some(value.to_string()),
-            "id" if !value.contains('\0') => self.id = Some(value.to_string()),
-            "retry" => {
-                if let Ok(ms) = value.parse() {
+            b"event" => self.event = Some(self.owned(&text(value))),
+            b"id" if !value.contains(&0) => self.id = Some(text(value).into_owned()),
+            b"retry" => {
+                if let Some(ms) = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()) {
                     self.retry = Some(ms);
                 }
             }
@@ -158,13 +206,23 @@ impl Parser {
             self.retry = None;
             return;
         }
+        let next = self.spare.pop().unwrap_or_default();
         out.push(Item::Frame(Frame {
             event: self.event.take(),
-            data: std::mem::take(&mut self.data),
+            data: std::mem::replace(&mut self.data, next),
             id: self.id.take(),
             retry: self.retry.take(),
         }));
         self.has_data = false;
+    }
+}
+
+/// A field's value as text. Valid UTF-8 is the rule; checking it is much cheaper than the
+/// lossy conversion, which is kept for the rare value that needs replacement characters.
+fn text(value: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(value) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value),
     }
 }
 
@@ -228,6 +286,25 @@ mod tests {
     }
 
     #[test]
+    fn odd_lines() {
+        let body = b":\n:  two spaces\ndata\ndata:no space\ndata:  two\nid: a\0b\nretry: 5x\n\
+            unknown: x\nda\xffta: y\n\nevent\nretry: 30\nid: 9\n\n";
+        let first = Frame::new(None, "\nno space\n two");
+        let mut second = Frame::new(Some(""), "");
+        second.retry = Some(30);
+        second.id = Some("9".into());
+        assert_eq!(
+            parse_all(body),
+            vec![
+                Item::Comment(String::new()),
+                Item::Comment(" two spaces".into()),
+                Item::Frame(first),
+                Item::Frame(second),
+            ]
+        );
+    }
+
+    #[test]
     fn crlf_and_cr_line_endings() {
         let lf = frames(parse_all(b"event: a\ndata: 1\n\ndata: 2\n\n"));
         let crlf = frames(parse_all(b"event: a\r\ndata: 1\r\n\r\ndata: 2\r\n\r\n"));
@@ -271,6 +348,64 @@ mod tests {
             p.finish(&mut out);
             assert_eq!(out, expected, "split at {i}");
         }
+    }
+
+    #[test]
+    fn recycled_items_parse_the_same_at_every_split() {
+        let body: &[u8] = b": hb\nevent: a\ndata: 1\n\nevent: bb\ndata: two\ndata: lines\n\n\
+            data: no event\n\n: another\nevent: only an event\n\nevent: c\r\ndata: 3\r\n\r\n";
+        let whole = parse_all(body);
+        for i in 0..=body.len() {
+            for j in i..=body.len() {
+                let mut p = Parser::new();
+                let (mut items, mut seen) = (Vec::new(), Vec::new());
+                for part in [&body[..i], &body[i..j], &body[j..]] {
+                    p.feed(part, &mut items);
+                    seen.extend(items.iter().cloned());
+                    p.recycle(&mut items);
+                }
+                p.finish(&mut items);
+                seen.append(&mut items);
+                assert_eq!(seen, whole, "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn recycled_strings_carry_the_next_frames() {
+        let mut p = Parser::new();
+        let mut items = Vec::new();
+        p.feed(b"event: first\ndata: one\n\n", &mut items);
+        let Item::Frame(first) = &items[0] else {
+            panic!("a frame")
+        };
+        let lent = [first.data.as_ptr(), first.event.as_ref().unwrap().as_ptr()];
+        p.recycle(&mut items);
+        assert!(items.is_empty());
+        p.feed(b"event: next\ndata: two\n\n", &mut items);
+        let Item::Frame(next) = &items[0] else {
+            panic!("a frame")
+        };
+        assert_eq!(*next, Frame::new(Some("next"), "two"));
+        assert!(lent.contains(&next.event.as_ref().unwrap().as_ptr()));
+    }
+
+    #[test]
+    fn few_and_small_buffers_are_kept() {
+        let mut p = Parser::new();
+        let mut items = Vec::new();
+        let long = "x".repeat(SPARE_CAPACITY + 1);
+        let mut body = format!("event: e\ndata: {long}\n\n");
+        for n in 0..2 * SPARE_BUFFERS {
+            body.push_str(&format!("event: e{n}\ndata: {n}\n\n"));
+        }
+        p.feed(body.as_bytes(), &mut items);
+        p.recycle(&mut items);
+        assert_eq!(p.spare.len(), SPARE_BUFFERS);
+        assert!(p
+            .spare
+            .iter()
+            .all(|b| b.is_empty() && b.capacity() <= SPARE_CAPACITY));
     }
 
     #[test]

@@ -298,7 +298,7 @@ impl Forward {
         if self.mode == Mode::Passthrough {
             out.extend_from_slice(chunk);
         }
-        self.items.clear();
+        self.parser.recycle(&mut self.items);
         self.parser.feed(chunk, &mut self.items);
         if let Some(sniffer) = &mut self.sniffer {
             for item in &self.items {
