@@ -126,6 +126,35 @@ pub(crate) fn data_event_crlf(data: &serde_json::Value) -> Bytes {
     Bytes::from(format!("data: {data}\r\n\r\n"))
 }
 
+/// One frame per stream piece (a text or arguments fragment). The frames differ only in that
+/// string, so the frame is rendered once around a marker and each piece is written into the
+/// copy: building and printing a JSON value per frame made the fake's own time to first byte
+/// (it renders a whole answer before sending) a large, dialect-dependent part of what the
+/// benchmark measures. `frame` must write its argument as a JSON string; when the marker is
+/// not found exactly once (another field carries it), every frame is rendered whole.
+pub(crate) fn piece_frames(pieces: &[String], frame: impl Fn(&str) -> Bytes) -> Vec<Bytes> {
+    const MARKER: &str = "\u{1}piece\u{1}";
+    let whole = frame(MARKER);
+    let quoted = serde_json::to_string(MARKER).expect("a string serializes");
+    let split = std::str::from_utf8(&whole)
+        .ok()
+        .and_then(|whole| whole.split_once(&quoted))
+        .filter(|(_, tail)| !tail.contains(&quoted));
+    let Some((head, tail)) = split else {
+        return pieces.iter().map(|piece| frame(piece)).collect();
+    };
+    pieces
+        .iter()
+        .map(|piece| {
+            let mut out = Vec::with_capacity(head.len() + piece.len() + 2 + tail.len());
+            out.extend_from_slice(head.as_bytes());
+            serde_json::to_writer(&mut out, piece).expect("writing to a Vec cannot fail");
+            out.extend_from_slice(tail.as_bytes());
+            Bytes::from(out)
+        })
+        .collect()
+}
+
 /// The SSE comment sent as a heartbeat.
 pub(crate) const HEARTBEAT: &[u8] = b": keep-alive\n\n";
 
@@ -149,4 +178,45 @@ pub(crate) fn malformed(frame: &[u8]) -> Bytes {
 /// The first half of a JSON body, for malformed and dropped JSON answers.
 pub(crate) fn first_half(body: &[u8]) -> Bytes {
     Bytes::copy_from_slice(&body[..body.len() / 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pieces(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    #[test]
+    fn piece_frames_are_the_frames_rendered_whole() {
+        let texts = pieces(&[
+            "",
+            "plain",
+            "a \"quote\" and \\",
+            "line\nbreak\t",
+            "\u{1}",
+            "é ✓ 🚀",
+        ]);
+        let frame = |piece: &str| {
+            named_event(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": 0, "delta": {"text": piece}}),
+            )
+        };
+        let whole: Vec<Bytes> = texts.iter().map(|t| frame(t)).collect();
+        assert_eq!(piece_frames(&texts, frame), whole);
+    }
+
+    #[test]
+    fn a_field_that_carries_the_marker_renders_each_frame_whole() {
+        let texts = pieces(&["one", "two \"2\""]);
+        for model in ["\u{1}piece\u{1}", "x\u{1}piece\u{1}"] {
+            let frame = |piece: &str| data_event(&json!({"model": model, "content": piece}));
+            let whole: Vec<Bytes> = texts.iter().map(|t| frame(t)).collect();
+            assert_eq!(piece_frames(&texts, frame), whole, "model {model:?}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::answer::{last_with_role, text_of, Answer};
-use crate::body::named_event;
+use crate::body::{named_event, piece_frames};
 use crate::script::RateLimit;
 
 /// The model list when the script names none.
@@ -94,16 +94,16 @@ pub(crate) fn stream(answer: &Answer) -> Vec<Bytes> {
         &json!({"type": "content_block_start", "index": 0, "content_block": block}),
     ));
     frames.push(named_event("ping", &json!({"type": "ping"})));
-    for piece in &answer.pieces {
+    frames.extend(piece_frames(&answer.pieces, |piece| {
         let delta = match answer.tool {
             Some(_) => json!({"type": "input_json_delta", "partial_json": piece}),
             None => json!({"type": "text_delta", "text": piece}),
         };
-        frames.push(named_event(
+        named_event(
             "content_block_delta",
             &json!({"type": "content_block_delta", "index": 0, "delta": delta}),
-        ));
-    }
+        )
+    }));
     frames.push(named_event(
         "content_block_stop",
         &json!({"type": "content_block_stop", "index": 0}),

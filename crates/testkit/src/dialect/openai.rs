@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::answer::{last_with_role, text_of, Answer};
-use crate::body::data_event;
+use crate::body::{data_event, piece_frames};
 use crate::script::RateLimit;
 
 /// `created` in every answer: a fixed time, so answers are deterministic.
@@ -123,13 +123,13 @@ pub(crate) fn chat_stream(answer: &Answer, include_usage: bool) -> Vec<Bytes> {
         },
         Value::Null,
     ));
-    for piece in &answer.pieces {
+    frames.extend(piece_frames(&answer.pieces, |piece| {
         let delta = match answer.tool {
             Some(_) => json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
             None => json!({"content": piece}),
         };
-        frames.push(chunk(delta, Value::Null));
-    }
+        chunk(delta, Value::Null)
+    }));
     frames.push(chunk(json!({}), json!(finish_reason(answer))));
     if include_usage {
         frames.push(data_event(&json!({
