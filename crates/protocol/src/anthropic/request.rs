@@ -5,6 +5,8 @@
 //! always set, and an `Error::Unsupported` for anything it cannot carry. It does not touch
 //! content blocks one by one (that is `content.rs`).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::content::{self, marker, marker_map, Target, STRING_FORM};
@@ -232,22 +234,22 @@ fn decode_tool(i: usize, t: wire::Tool) -> Result<ir::Tool, Error> {
             _ => Map::new(),
         };
         return Ok(ir::Tool {
-            name: t.name,
+            name: t.name.into_owned(),
             description: None,
             kind: ToolKind::Provider { kind },
             cache_control: None,
             extras: content::extras(whole),
         });
     }
-    let Some(parameters) = t.input_schema else {
+    let Some(parameters) = t.input_schema.map(Cow::into_owned) else {
         return Err(Error::Decode {
             path: format!("tools[{i}].input_schema"),
             message: "missing field `input_schema`".into(),
         });
     };
     Ok(ir::Tool {
-        name: t.name,
-        description: t.description,
+        name: t.name.into_owned(),
+        description: t.description.map(Cow::into_owned),
         kind: ToolKind::Function {
             parameters,
             strict: t.strict,
@@ -434,16 +436,16 @@ fn text_block(text: String) -> wire::Block {
     }))
 }
 
-fn encode_tool(t: &ir::Tool) -> Result<wire::Tool, Error> {
+fn encode_tool(t: &ir::Tool) -> Result<wire::Tool<'_>, Error> {
     match &t.kind {
         ToolKind::Function { parameters, strict } => Ok(wire::Tool {
             extra: content::wire_extra(&t.extras),
-            name: t.name.clone(),
-            description: t.description.clone(),
+            name: Cow::Borrowed(&t.name),
+            description: t.description.as_deref().map(Cow::Borrowed),
             // The API requires a schema; "no parameters" is an empty object schema.
             input_schema: Some(match parameters {
-                Value::Null => serde_json::json!({"type": "object", "properties": {}}),
-                p => p.clone(),
+                Value::Null => Cow::Owned(serde_json::json!({"type": "object", "properties": {}})),
+                p => Cow::Borrowed(p),
             }),
             strict: *strict,
             cache_control: content::cache_to_wire(&t.cache_control),

@@ -62,7 +62,7 @@ fn via_value<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// `POST /v1/messages` body.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Request {
+pub struct Request<'a> {
     #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
     pub model: String,
@@ -73,7 +73,7 @@ pub struct Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<OneOrMany<SystemBlock>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<Tool>>,
+    pub tools: Option<Vec<Tool<'a>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -444,15 +444,19 @@ pub struct RedactedThinkingBlock {
 /// A tool definition. A custom tool has `input_schema` (and an optional `"type": "custom"`,
 /// kept in `extra`); a server tool (`web_search_20250305`, `bash_20250124`, ...) has a
 /// versioned `type` and no schema.
+///
+/// It borrows its text and schema from the IR when a request is encoded (`'a`) and owns them
+/// when one is decoded: copying a schema only to write it out was a fifth of encoding an
+/// agent's request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Tool {
+pub struct Tool<'a> {
     #[serde(flatten, serialize_with = "write_extra")]
     pub extra: Map<String, Value>,
-    pub name: String,
+    pub name: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_schema: Option<Value>,
+    pub input_schema: Option<Cow<'a, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

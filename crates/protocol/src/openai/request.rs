@@ -5,6 +5,8 @@
 //! `Error::Unsupported`, and the few harmless hints it drops are listed in the crate README's
 //! loss table (session id, `cache_control`, thinking from other dialects and signatures).
 
+use std::borrow::Cow;
+
 use serde_json::{json, Map, Value};
 
 use super::wire::{self, CustomDef, FunctionDef};
@@ -104,7 +106,7 @@ fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
             form::set(&mut fields, "function", Value::Object(f.extra));
         }
         let parameters = match f.parameters {
-            Some(p) => p,
+            Some(p) => p.into_owned(),
             None => {
                 form::set(&mut fields, "parameters", "absent".into());
                 empty_schema()
@@ -114,14 +116,24 @@ fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
             parameters,
             strict: f.strict,
         };
-        (f.name, f.description, kind)
+        (
+            f.name.into_owned(),
+            f.description.map(Cow::into_owned),
+            kind,
+        )
     } else {
         let c = t.custom.ok_or_else(|| missing("custom"))?;
         if !c.extra.is_empty() {
             form::set(&mut fields, "custom", Value::Object(c.extra));
         }
-        let kind = ToolKind::Custom { format: c.format };
-        (c.name, c.description, kind)
+        let kind = ToolKind::Custom {
+            format: c.format.map(Cow::into_owned),
+        };
+        (
+            c.name.into_owned(),
+            c.description.map(Cow::into_owned),
+            kind,
+        )
     };
     Ok(Tool {
         name,
@@ -132,7 +144,7 @@ fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
     })
 }
 
-fn encode_tool(t: &Tool) -> Result<wire::Tool, Error> {
+fn encode_tool(t: &Tool) -> Result<wire::Tool<'_>, Error> {
     let mut w = wire::Tool {
         kind: String::new(),
         function: None,
@@ -145,9 +157,9 @@ fn encode_tool(t: &Tool) -> Result<wire::Tool, Error> {
                 && *parameters == empty_schema();
             w.kind = "function".into();
             w.function = Some(FunctionDef {
-                name: t.name.clone(),
-                description: t.description.clone(),
-                parameters: (!absent).then(|| parameters.clone()),
+                name: Cow::Borrowed(&t.name),
+                description: t.description.as_deref().map(Cow::Borrowed),
+                parameters: (!absent).then_some(Cow::Borrowed(parameters)),
                 strict: *strict,
                 extra: parts::note_map(&t.extras, "function"),
             });
@@ -155,9 +167,9 @@ fn encode_tool(t: &Tool) -> Result<wire::Tool, Error> {
         ToolKind::Custom { format } => {
             w.kind = "custom".into();
             w.custom = Some(CustomDef {
-                name: t.name.clone(),
-                description: t.description.clone(),
-                format: format.clone(),
+                name: Cow::Borrowed(&t.name),
+                description: t.description.as_deref().map(Cow::Borrowed),
+                format: format.as_ref().map(Cow::Borrowed),
                 extra: parts::note_map(&t.extras, "custom"),
             });
         }

@@ -8,6 +8,8 @@
 //! `stream.rs`, never here. Float parameters are `serde_json::Number` so that `0` and `0.0`
 //! come back exactly as they were sent.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
@@ -23,12 +25,15 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
+/// Tool definitions borrow from the IR when a request is encoded (`'a`) and own their text
+/// when one is decoded: a schema is often the largest value in a request, and copying it only
+/// to write it out was a fifth of encoding an agent's request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Request {
+pub struct Request<'a> {
     pub model: String,
     pub messages: Vec<Message>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<Tool>>,
+    pub tools: Option<Vec<Tool<'a>>>,
     #[serde(flatten)]
     pub params: Params,
 }
@@ -230,24 +235,24 @@ pub struct CustomCall {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Tool {
+pub struct Tool<'a> {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<FunctionDef>,
+    pub function: Option<FunctionDef<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom: Option<CustomDef>,
+    pub custom: Option<CustomDef<'a>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FunctionDef {
-    pub name: String,
+pub struct FunctionDef<'a> {
+    pub name: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
+    pub parameters: Option<Cow<'a, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     #[serde(flatten)]
@@ -255,12 +260,12 @@ pub struct FunctionDef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CustomDef {
-    pub name: String,
+pub struct CustomDef<'a> {
+    pub name: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<Value>,
+    pub format: Option<Cow<'a, Value>>,
     #[serde(flatten)]
     pub extra: Extra,
 }
