@@ -446,7 +446,7 @@ pub struct RedactedThinkingBlock {
 /// versioned `type` and no schema.
 ///
 /// It borrows its text and schema from the IR when a request is encoded (`'a`) and owns them
-/// when one is decoded: copying a schema only to write it out was a fifth of encoding an
+/// when one is decoded: copying a schema only to write it out was a third of encoding an
 /// agent's request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool<'a> {

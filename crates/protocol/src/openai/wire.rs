@@ -25,9 +25,6 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
-/// Tool definitions borrow from the IR when a request is encoded (`'a`) and own their text
-/// when one is decoded: a schema is often the largest value in a request, and copying it only
-/// to write it out was a fifth of encoding an agent's request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request<'a> {
     pub model: String,
@@ -234,6 +231,9 @@ pub struct CustomCall {
     pub extra: Extra,
 }
 
+/// A tool definition. It borrows its text and schema from the IR when a request is encoded
+/// (`'a`) and owns them when one is decoded: a schema is often the largest value in a request,
+/// and copying it only to write it out was a third of encoding an agent's request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool<'a> {
     #[serde(rename = "type")]
