@@ -211,7 +211,7 @@ mod tests {
             name: "get_weather".into(),
             description: None,
             kind: ToolKind::Function {
-                parameters: serde_json::json!({"type": "object"}),
+                parameters: serde_json::json!({"type": "object"}).into(),
                 strict: None,
             },
             cache_control: None,

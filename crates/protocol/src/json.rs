@@ -7,7 +7,7 @@ use std::cell::Cell;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::ir::ToolCallKind;
+use crate::ir::{self, RawJson, ToolCallKind};
 use crate::Error;
 
 /// Deserializes `body`, naming the failing field's path on error (`messages[1].role`).
@@ -126,6 +126,30 @@ pub fn decode_str<T: DeserializeOwned>(s: &str) -> Result<T, Error> {
 /// Serializes a wire value. Serialization of our own types cannot fail (string keys only).
 pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// A function tool's schema, parsed for a dialect that builds its tools as values. The only
+/// failure is text a value cannot hold (see [`RawJson`]): an invalid request, named by tool.
+pub(crate) fn schema_value(tool: &ir::Tool, schema: &RawJson) -> Result<Value, Error> {
+    schema
+        .parse()
+        .map_err(|e| Error::invalid(format!("tools.{}.parameters", tool.name), e.to_string()))
+}
+
+/// A wire object as a map, kept whole for its own dialect (a provider tool). It fails only on
+/// a schema a `Value` cannot hold (see [`RawJson`]), which the map could not carry.
+pub(crate) fn whole_object<T: serde::Serialize>(
+    value: &T,
+    path: &str,
+) -> Result<serde_json::Map<String, Value>, Error> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Ok(serde_json::Map::new()),
+        Err(e) => Err(Error::Decode {
+            path: path.to_string(),
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// Tool arguments arrive as a JSON string (OpenAI, Responses) or as fragments in a stream.

@@ -229,10 +229,7 @@ fn decode_tool(i: usize, t: wire::Tool) -> Result<ir::Tool, Error> {
         _ => None,
     };
     if let Some(kind) = server_type {
-        let whole = match serde_json::to_value(&t) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
+        let whole = json::whole_object(&t, &format!("tools[{i}]"))?;
         return Ok(ir::Tool {
             name: t.name.into_owned(),
             description: None,
@@ -443,9 +440,10 @@ fn encode_tool(t: &ir::Tool) -> Result<wire::Tool<'_>, Error> {
             name: Cow::Borrowed(&t.name),
             description: t.description.as_deref().map(Cow::Borrowed),
             // The API requires a schema; "no parameters" is an empty object schema.
-            input_schema: Some(match parameters {
-                Value::Null => Cow::Owned(serde_json::json!({"type": "object", "properties": {}})),
-                p => Cow::Borrowed(p),
+            input_schema: Some(if parameters.is_null() {
+                Cow::Owned(ir::RawJson::no_arguments())
+            } else {
+                Cow::Borrowed(parameters)
             }),
             strict: *strict,
             cache_control: content::cache_to_wire(&t.cache_control),

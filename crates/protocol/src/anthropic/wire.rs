@@ -16,6 +16,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visi
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::ir::RawJson;
 use crate::json;
 
 /// Serializes a wire value to JSON bytes, resolving `extra` / typed-field collisions in
@@ -27,16 +28,20 @@ use crate::json;
 /// repeats a key, and the `Value` path resolves the rest.
 pub fn to_bytes<T: Serialize>(value: &T) -> Vec<u8> {
     EXTRA_WRITTEN.with(|w| w.set(false));
-    if let Ok(direct) = serde_json::to_vec(value) {
+    match serde_json::to_vec(value) {
         // Only a field from an `extra` can repeat a typed field's key: with none written (every
         // request translated from another dialect) there is nothing to look for.
-        if !EXTRA_WRITTEN.with(Cell::get)
-            || std::str::from_utf8(&direct).is_ok_and(crate::scan::keys_unique)
+        Ok(direct)
+            if !EXTRA_WRITTEN.with(Cell::get)
+                || std::str::from_utf8(&direct).is_ok_and(crate::scan::keys_unique) =>
         {
-            return direct;
+            direct
         }
+        // A schema a `Value` cannot hold (see `RawJson`) fails the detour: the direct bytes,
+        // repeated key and all, still say everything.
+        Ok(direct) => via_value(value).unwrap_or(direct),
+        Err(_) => via_value(value).unwrap_or_default(),
     }
-    via_value(value)
 }
 
 thread_local! {
@@ -53,11 +58,10 @@ fn write_extra<S: serde::Serializer>(extra: &Map<String, Value>, s: S) -> Result
     extra.serialize(s)
 }
 
-fn via_value<T: Serialize>(value: &T) -> Vec<u8> {
-    match serde_json::to_value(value) {
-        Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
+fn via_value<T: Serialize>(value: &T) -> Option<Vec<u8>> {
+    serde_json::to_value(value)
+        .and_then(|v| serde_json::to_vec(&v))
+        .ok()
 }
 
 /// `POST /v1/messages` body.
@@ -456,7 +460,7 @@ pub struct Tool<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_schema: Option<Cow<'a, Value>>,
+    pub input_schema: Option<Cow<'a, RawJson>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -746,7 +750,12 @@ mod tests {
         ] {
             let r = response(extra);
             let bytes = to_bytes(&r);
-            assert_eq!(bytes, via_value(&r), "{}", String::from_utf8_lossy(&bytes));
+            assert_eq!(
+                bytes,
+                via_value(&r).unwrap(),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         let collided = to_bytes(&response(serde_json::json!({"model": "other"})));
         let v: Value = serde_json::from_slice(&collided).unwrap();
@@ -758,5 +767,28 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn a_schema_no_value_can_hold_keeps_the_direct_bytes_on_a_collision() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let schema: RawJson = serde_json::from_str(&deep).unwrap();
+        let mut extra = Map::new();
+        extra.insert("model".into(), Value::from("other"));
+        let req = Request {
+            extra,
+            model: "m".into(),
+            tools: Some(vec![Tool {
+                extra: Map::new(),
+                name: "f".into(),
+                description: None,
+                input_schema: Some(Cow::Owned(schema)),
+                strict: None,
+                cache_control: None,
+            }]),
+            ..Request::default()
+        };
+        let bytes = String::from_utf8(to_bytes(&req)).unwrap();
+        assert!(bytes.contains(&deep), "{bytes}");
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::parts::{self, mark, wire_fields, MARK};
 use super::wire::{self, Extra};
 use crate::ir::{self, Effort, Reasoning, ReasoningMode, ResponseFormat, ToolChoice, ToolKind};
-use crate::{schema, Dialect, EncodeOptions, Error};
+use crate::{json, schema, Dialect, EncodeOptions, Error};
 
 /// Which `tools` entry a tool came from, so the grouping survives a round trip.
 const GROUP: &str = "sy:group";
@@ -47,13 +47,13 @@ pub(crate) fn decode_tools(tools: Vec<wire::Tool>) -> Vec<ir::Tool> {
             fields.insert(GROUP.into(), json!(group));
             let parameters = if let Some(p) = d.parameters_json_schema {
                 fields.insert(JSON_SCHEMA.into(), Value::Bool(true));
-                p
+                ir::RawJson::from(p)
             } else if let Some(p) = d.parameters {
                 let normal = schema::normalize_gemini_types(&p);
                 fields.insert(RAW_PARAMETERS.into(), p);
-                normal
+                ir::RawJson::from(normal)
             } else {
-                json!({"type": "object", "properties": {}})
+                ir::RawJson::no_arguments()
             };
             out.push(ir::Tool {
                 name: d.name,
@@ -82,7 +82,13 @@ pub(crate) fn decode_tools(tools: Vec<wire::Tool>) -> Vec<ir::Tool> {
     out
 }
 
-fn function_declaration(tool: &ir::Tool, parameters: &Value) -> wire::FunctionDeclaration {
+/// The declaration of a function tool. The schema is parsed here, the one dialect that reads
+/// it: Gemini takes an OpenAPI subset, so a JSON Schema is rewritten unless it came from a
+/// Gemini client unchanged.
+fn function_declaration(
+    tool: &ir::Tool,
+    parameters: &ir::RawJson,
+) -> Result<wire::FunctionDeclaration, Error> {
     let mut d = wire::FunctionDeclaration {
         name: tool.name.clone(),
         description: tool.description.clone(),
@@ -90,16 +96,17 @@ fn function_declaration(tool: &ir::Tool, parameters: &Value) -> wire::FunctionDe
         ..Default::default()
     };
     if mark(&tool.extras, JSON_SCHEMA).is_some() {
-        d.parameters_json_schema = Some(parameters.clone());
-        return d;
+        d.parameters_json_schema = Some(json::schema_value(tool, parameters)?);
+        return Ok(d);
     }
+    let parameters = json::schema_value(tool, parameters)?;
     if let Some(raw) = mark(&tool.extras, RAW_PARAMETERS) {
-        if &schema::normalize_gemini_types(raw) == parameters {
+        if schema::normalize_gemini_types(raw) == parameters {
             d.parameters = Some(raw.clone());
-            return d;
+            return Ok(d);
         }
     }
-    let rewritten = schema::to_gemini(parameters);
+    let rewritten = schema::to_gemini(&parameters);
     // A function without arguments is declared without `parameters`: Gemini rejects an object
     // schema whose `properties` is empty.
     let no_args = rewritten.get("properties").is_none()
@@ -107,7 +114,7 @@ fn function_declaration(tool: &ir::Tool, parameters: &Value) -> wire::FunctionDe
     if !no_args {
         d.parameters = Some(rewritten);
     }
-    d
+    Ok(d)
 }
 
 pub(crate) fn encode_tools(tools: &[ir::Tool]) -> Result<Vec<wire::Tool>, Error> {
@@ -137,7 +144,7 @@ pub(crate) fn encode_tools(tools: &[ir::Tool]) -> Result<Vec<wire::Tool>, Error>
             ToolKind::Function { parameters, .. } => entry
                 .function_declarations
                 .get_or_insert_with(Vec::new)
-                .push(function_declaration(tool, parameters)),
+                .push(function_declaration(tool, parameters)?),
             ToolKind::Custom { .. } => {
                 return Err(Error::unsupported(
                     format!("custom tool {:?}", tool.name),

@@ -7,11 +7,13 @@
 //!
 //! Codemap: `content` (messages and content blocks), `request`, `response`, `stream` (stream
 //! events and the well-formedness checker), `usage`, `error` (error bodies shared by dialects),
-//! `extras` (the escape hatch for provider fields that only the same dialect gets back).
+//! `extras` (the escape hatch for provider fields that only the same dialect gets back), `raw`
+//! (JSON carried as text: tool schemas).
 
 mod content;
 mod error;
 mod extras;
+mod raw;
 mod request;
 mod response;
 mod stream;
@@ -20,6 +22,7 @@ mod usage;
 pub use content::*;
 pub use error::*;
 pub use extras::*;
+pub use raw::*;
 pub use request::*;
 pub use response::*;
 pub use stream::*;

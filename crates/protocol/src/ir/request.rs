@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{CacheControl, Extras, Message};
+use super::{CacheControl, Extras, Message, RawJson};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Request {
@@ -76,9 +76,10 @@ pub struct Tool {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolKind {
-    /// A function with a JSON Schema for its arguments.
+    /// A function with a JSON Schema for its arguments, as the client wrote it (`null` for a
+    /// Responses function declared without one).
     Function {
-        parameters: Value,
+        parameters: RawJson,
         /// OpenAI `strict`.
         strict: Option<bool>,
     },

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::wire::{self, CustomDef, FunctionDef};
 use super::{form, messages, params, parts};
@@ -73,11 +73,6 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
     Ok(json::encode(&w))
 }
 
-/// The schema sent for a function tool that had no `parameters`.
-fn empty_schema() -> Value {
-    json!({"type": "object", "properties": {}})
-}
-
 /// Takes the wire tool apart: its schema (often the largest value in a request) moves into the
 /// IR rather than being copied.
 fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
@@ -87,10 +82,7 @@ fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
     };
     if !matches!(t.kind.as_str(), "function" | "custom") {
         // A provider tool (OpenRouter `web_search`, ...): kept whole for this dialect.
-        let whole = match serde_json::to_value(&t) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
+        let whole = json::whole_object(&t, path)?;
         return Ok(Tool {
             name: t.kind.clone(),
             description: None,
@@ -109,7 +101,7 @@ fn decode_tool(t: wire::Tool, path: &str) -> Result<Tool, Error> {
             Some(p) => p.into_owned(),
             None => {
                 form::set(&mut fields, "parameters", "absent".into());
-                empty_schema()
+                ir::RawJson::no_arguments()
             }
         };
         let kind = ToolKind::Function {
@@ -154,7 +146,7 @@ fn encode_tool(t: &Tool) -> Result<wire::Tool<'_>, Error> {
     match &t.kind {
         ToolKind::Function { parameters, strict } => {
             let absent = form::get_str(&t.extras, "parameters") == Some("absent")
-                && *parameters == empty_schema();
+                && *parameters == ir::RawJson::no_arguments();
             w.kind = "function".into();
             w.function = Some(FunctionDef {
                 name: Cow::Borrowed(&t.name),

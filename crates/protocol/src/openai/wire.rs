@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Number, Value};
 
+use crate::ir::RawJson;
+
 /// Fields of an object that the wire types do not name.
 pub type Extra = Map<String, Value>;
 
@@ -252,7 +254,7 @@ pub struct FunctionDef<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Cow<'a, Value>>,
+    pub parameters: Option<Cow<'a, RawJson>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     #[serde(flatten)]

@@ -8,15 +8,16 @@ use serde_json::{json, Map, Value};
 use super::items::{self, field};
 use super::wire::{self, from_value};
 use crate::ir::{self, Tool, ToolChoice, ToolKind};
-use crate::{Dialect, Error};
+use crate::{json, Dialect, Error};
 
 const DIALECT: Dialect = Dialect::Responses;
 
-pub(crate) fn decode_tools(list: Vec<Value>) -> Result<Vec<Tool>, Error> {
+pub(crate) fn decode_tools(list: Vec<wire::ToolDef>) -> Result<Vec<Tool>, Error> {
     let mut tools = Vec::with_capacity(list.len());
-    for (i, value) in list.into_iter().enumerate() {
+    for (i, def) in list.into_iter().enumerate() {
         let path = format!("tools[{i}]");
-        let Some(kind) = value
+        let Some(kind) = def
+            .fields
             .get("type")
             .and_then(Value::as_str)
             .map(str::to_string)
@@ -26,20 +27,27 @@ pub(crate) fn decode_tools(list: Vec<Value>) -> Result<Vec<Tool>, Error> {
                 message: "missing or non-string field `type`".into(),
             });
         };
+        if kind == "function" {
+            // The schema's text goes to the IR as it is; the rest is read as a value.
+            let wire::ToolDef { fields, parameters } = def;
+            let t: wire::FunctionTool = from_value(Value::Object(fields), &path)?;
+            tools.push(Tool {
+                name: t.name,
+                description: t.description,
+                kind: ToolKind::Function {
+                    parameters: parameters.unwrap_or_else(|| ir::RawJson::from(t.parameters)),
+                    strict: t.strict,
+                },
+                cache_control: None,
+                extras: items::extras(t.extra),
+            });
+            continue;
+        }
+        let value = def.into_value().map_err(|e| Error::Decode {
+            path: format!("{path}.parameters"),
+            message: e.to_string(),
+        })?;
         tools.push(match kind.as_str() {
-            "function" => {
-                let t: wire::FunctionTool = from_value(value, &path)?;
-                Tool {
-                    name: t.name,
-                    description: t.description,
-                    kind: ToolKind::Function {
-                        parameters: t.parameters,
-                        strict: t.strict,
-                    },
-                    cache_control: None,
-                    extras: items::extras(t.extra),
-                }
-            }
             "custom" => {
                 let t: wire::CustomTool = from_value(value, &path)?;
                 Tool {
@@ -100,19 +108,19 @@ pub(crate) fn decode_tool_choice(v: Value, notes: &mut Map<String, Value>) -> Op
     mapped
 }
 
-pub(crate) fn encode_tools(tools: &[Tool]) -> Result<Option<Vec<Value>>, Error> {
+pub(crate) fn encode_tools(tools: &[Tool]) -> Result<Option<Vec<wire::ToolDef>>, Error> {
     if tools.is_empty() {
         return Ok(None);
     }
     let mut out = Vec::with_capacity(tools.len());
     for t in tools {
         let own = items::own(&t.extras).cloned().unwrap_or_default();
-        out.push(match &t.kind {
+        out.push(wire::ToolDef::from(match &t.kind {
             ToolKind::Function { parameters, strict } => wire::to_value(&wire::FunctionTool {
                 kind: "function".into(),
                 name: t.name.clone(),
                 description: t.description.clone(),
-                parameters: parameters.clone(),
+                parameters: json::schema_value(t, parameters)?,
                 strict: *strict,
                 extra: own,
             }),
@@ -129,7 +137,7 @@ pub(crate) fn encode_tools(tools: &[Tool]) -> Result<Option<Vec<Value>>, Error> 
                 }
                 Value::Object(own)
             }
-        });
+        }));
     }
     Ok(Some(out))
 }

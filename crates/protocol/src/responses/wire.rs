@@ -10,6 +10,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::ir::RawJson;
 use crate::{json, Error};
 
 /// Unmapped fields of a wire object, kept verbatim.
@@ -59,7 +60,7 @@ pub struct Request {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<Value>>,
+    pub tools: Option<Vec<ToolDef>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +87,83 @@ pub struct Request {
     pub stream: Option<bool>,
     #[serde(flatten)]
     pub extra: Fields,
+}
+
+/// A tool of a request, read whole as a value except its `parameters`, which stay text (see
+/// [`RawJson`]): a function's schema is the largest value a request holds, and the other
+/// dialects only pass it on. In `fields` a `null` holds its place, so writing the tool back
+/// puts it where it was.
+#[derive(Debug, Clone, Default)]
+pub struct ToolDef {
+    pub fields: Fields,
+    pub parameters: Option<RawJson>,
+}
+
+impl ToolDef {
+    /// The tool as one value, its `parameters` parsed back into place: for the tools whose
+    /// object is kept whole. Fails only on a schema a value cannot hold.
+    pub fn into_value(self) -> Result<Value, serde_json::Error> {
+        let mut fields = self.fields;
+        if let Some(raw) = &self.parameters {
+            fields.insert(PARAMETERS.into(), raw.parse()?);
+        }
+        Ok(Value::Object(fields))
+    }
+}
+
+const PARAMETERS: &str = "parameters";
+
+impl From<Value> for ToolDef {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Object(fields) => ToolDef {
+                fields,
+                parameters: None,
+            },
+            // Only objects are written (`encode_tools`); anything else is read as an object.
+            _ => ToolDef::default(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolDef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ToolDef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a tool object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<ToolDef, A::Error> {
+                let mut tool = ToolDef::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == PARAMETERS {
+                        // A repeated key: the last one counts, as in a map.
+                        tool.parameters = Some(map.next_value()?);
+                        tool.fields.insert(key, Value::Null);
+                    } else {
+                        tool.fields.insert(key, map.next_value()?);
+                    }
+                }
+                Ok(tool)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Serialize for ToolDef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
+            match (&self.parameters, k.as_str()) {
+                (Some(raw), PARAMETERS) => map.serialize_entry(k, raw)?,
+                _ => map.serialize_entry(k, v)?,
+            }
+        }
+        map.end()
+    }
 }
 
 /// `input`: a plain string (one user message) or a list of items.

@@ -77,7 +77,11 @@ pub fn estimate_request(req: &ir::Request) -> u64 {
             total += est.text(description);
         }
         total += match &tool.kind {
-            ToolKind::Function { parameters, .. } => est.json(parameters),
+            // Counted as compact JSON, as a provider renders it, whatever the client's spacing.
+            ToolKind::Function { parameters, .. } => match parameters.parse() {
+                Ok(value) => est.json(&value),
+                Err(_) => est.text(parameters.as_str()),
+            },
             ToolKind::Custom { format } => format.as_ref().map_or(0, |f| est.json(f)),
             // The provider's own tool: its wire object is all we know of it.
             ToolKind::Provider { kind } => est.text(kind) + est.extras(&tool.extras),

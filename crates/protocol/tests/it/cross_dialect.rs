@@ -728,3 +728,97 @@ fn sse_frames(body: &[u8]) -> Vec<Value> {
         })
         .collect()
 }
+
+/// A tool schema as its client wrote it: numbers a `serde_json::Value` would respell (`1e2`
+/// becomes `100.0`, an integer past `u64` a float) and escapes reach the other dialects as
+/// they came.
+const SCHEMA: &str = r#"{"type":"object","properties":{"n":{"type":"number","maximum":1e2,"multipleOf":0.10,"default":123456789012345678901234},"s":{"type":"string","pattern":"^\u00e9$"}}}"#;
+
+#[test]
+fn tool_schemas_cross_dialects_as_written() {
+    let anthropic = format!(
+        r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","input_schema":{SCHEMA}}}]}}"#
+    );
+    let openai = format!(
+        r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],"tools":[{{"type":"function","function":{{"name":"f","parameters":{SCHEMA}}}}}]}}"#
+    );
+    let responses = format!(
+        r#"{{"model":"m","input":"hi","tools":[{{"type":"function","name":"f","parameters":{SCHEMA},"strict":false}}]}}"#
+    );
+    for (from, body, to) in [
+        (Dialect::Anthropic, &anthropic, Dialect::OpenAiChat),
+        (Dialect::OpenAiChat, &openai, Dialect::Anthropic),
+        (Dialect::Anthropic, &anthropic, Dialect::Anthropic),
+        (Dialect::Responses, &responses, Dialect::Anthropic),
+        (Dialect::Responses, &responses, Dialect::OpenAiChat),
+    ] {
+        let ir = from.decode_request(body.as_bytes()).unwrap();
+        let out = to.encode_request(&ir, &opts()).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(SCHEMA), "{from:?} -> {to:?}: {out}");
+    }
+}
+
+#[test]
+fn a_schema_no_value_can_hold_is_refused_where_it_must_be_read() {
+    // Passed on as text it is the upstream's to judge; Gemini and Responses build their tools
+    // as values, so there it is an invalid request naming the tool, never a dropped schema.
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    for schema in [deep.as_str(), r#"{"type":"string","default":"\ud800"}"#] {
+        let body = format!(
+            r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","input_schema":{schema}}}]}}"#
+        );
+        let ir = Dialect::Anthropic.decode_request(body.as_bytes()).unwrap();
+        let out = Dialect::OpenAiChat.encode_request(&ir, &opts()).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains(schema));
+        for to in [Dialect::Gemini, Dialect::Responses] {
+            match to.encode_request(&ir, &opts()) {
+                Err(Error::Invalid { path, .. }) => assert_eq!(path, "tools.f.parameters"),
+                other => panic!("{to:?}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_provider_tool_with_a_schema_no_value_can_hold_is_a_decode_error() {
+    // Provider tools are kept whole as values, so such a schema cannot be carried.
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let anthropic = format!(
+        r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"type":"bash_20250124","name":"bash","input_schema":{deep}}}]}}"#
+    );
+    let openai = format!(
+        r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],"tools":[{{"type":"web_search","function":{{"name":"f","parameters":{deep}}}}}]}}"#
+    );
+    let responses = format!(
+        r#"{{"model":"m","input":"hi","tools":[{{"type":"namespace","name":"n","parameters":{deep}}}]}}"#
+    );
+    for (dialect, body, at) in [
+        (Dialect::Anthropic, anthropic, "tools[0]"),
+        (Dialect::OpenAiChat, openai, "tools[0]"),
+        (Dialect::Responses, responses, "tools[0].parameters"),
+    ] {
+        match dialect.decode_request(body.as_bytes()) {
+            Err(Error::Decode { path, .. }) => assert_eq!(path, at, "{dialect:?}"),
+            other => panic!("{dialect:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_responses_tool_kept_whole_keeps_its_parameters_in_place() {
+    // Only a function's schema goes to the IR as text; any other tool's object comes back
+    // whole, `parameters` where it was.
+    let body = br#"{"model":"m","input":"hi","tools":[{"type":"namespace","name":"n","parameters":{"a":1},"tools":[]},{"type":"function","name":"f","parameters":{"type":"object"},"strict":true}]}"#;
+    let ir = Dialect::Responses.decode_request(body).unwrap();
+    let out = to_value(Dialect::Responses.encode_request(&ir, &opts()).unwrap());
+    assert_eq!(
+        out["tools"],
+        json!([
+            {"type": "namespace", "name": "n", "parameters": {"a": 1}, "tools": []},
+            {"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": true}
+        ])
+    );
+    let keys: Vec<&String> = out["tools"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["type", "name", "parameters", "tools"]);
+}

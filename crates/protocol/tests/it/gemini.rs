@@ -116,7 +116,10 @@ fn snake_case_body_decodes_like_camel_case() {
     let ToolKind::Function { parameters, .. } = &snake.tools[0].kind else {
         panic!()
     };
-    assert_eq!(parameters["additionalProperties"], json!(false));
+    assert_eq!(
+        parameters.parse().unwrap()["additionalProperties"],
+        json!(false)
+    );
     assert!(matches!(&snake.messages[0].content[1], Block::Image(_)));
 }
 
@@ -126,6 +129,7 @@ fn upper_case_schema_types_are_lowered_in_ir_and_kept_for_gemini() {
     let ToolKind::Function { parameters, .. } = &req.tools[0].kind else {
         panic!()
     };
+    let parameters = parameters.parse().unwrap();
     assert_eq!(parameters["type"], "object");
     assert_eq!(parameters["properties"]["items"]["items"]["type"], "object");
     assert_eq!(
@@ -136,7 +140,9 @@ fn upper_case_schema_types_are_lowered_in_ir_and_kept_for_gemini() {
     // (checked by the round trip), and a changed schema is rewritten lower-case.
     let mut changed = req.clone();
     if let ToolKind::Function { parameters, .. } = &mut changed.tools[0].kind {
-        parameters["description"] = json!("edited");
+        let mut edited = parameters.parse().unwrap();
+        edited["description"] = json!("edited");
+        *parameters = edited.into();
     }
     let out = encode_req(&changed);
     assert_eq!(
@@ -350,7 +356,7 @@ fn function_tool(name: &str, parameters: Value) -> ir::Tool {
         name: name.into(),
         description: Some("d".into()),
         kind: ToolKind::Function {
-            parameters,
+            parameters: parameters.into(),
             strict: Some(true),
         },
         cache_control: None,
@@ -1447,7 +1453,8 @@ mod props {
             name: name.into(),
             description: Some(format!("The {name} tool.")),
             kind: ToolKind::Function {
-                parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}),
+                parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]})
+                    .into(),
                 strict: None,
             },
             cache_control: None,

@@ -1354,7 +1354,8 @@ mod props {
                         req.tools.push(ir::Tool {
                             name, description,
                             kind: ir::ToolKind::Function {
-                                parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
+                                parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}})
+                                    .into(),
                                 strict,
                             },
                             cache_control: None, extras: Default::default(),

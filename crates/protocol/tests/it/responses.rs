@@ -1527,7 +1527,7 @@ fn request_strategy() -> impl Strategy<Value = ir::Request> {
     );
     let tools = prop::collection::vec(
         prop_oneof![
-            ("f_[a-z]{1,6}", prop::option::of("[a-z ]{1,10}"), any::<Option<bool>>()).prop_map(|(name, description, strict)| ir::Tool { name, description, kind: ir::ToolKind::Function { parameters: json!({"type": "object", "properties": {}}), strict }, cache_control: None, extras: ir::Extras::default() }),
+            ("f_[a-z]{1,6}", prop::option::of("[a-z ]{1,10}"), any::<Option<bool>>()).prop_map(|(name, description, strict)| ir::Tool { name, description, kind: ir::ToolKind::Function { parameters: json!({"type": "object", "properties": {}}).into(), strict }, cache_control: None, extras: ir::Extras::default() }),
             ("c_[a-z]{1,6}", any::<bool>()).prop_map(|(name, grammar)| ir::Tool { name, description: None, kind: ir::ToolKind::Custom { format: grammar.then(|| json!({"type": "grammar", "syntax": "lark", "definition": "start: \"x\""})) }, cache_control: None, extras: ir::Extras::default() }),
         ],
         0..3,
