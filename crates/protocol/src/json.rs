@@ -128,12 +128,20 @@ pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-/// A function tool's schema, parsed for a dialect that builds its tools as values. The only
-/// failure is text a value cannot hold (see [`RawJson`]): an invalid request, named by tool.
-pub(crate) fn schema_value(tool: &ir::Tool, schema: &RawJson) -> Result<Value, Error> {
+/// A schema, parsed for a dialect that builds it into values. The only failure is text a value
+/// cannot hold (see [`RawJson`]): an invalid request, naming where the schema was (`path`).
+pub(crate) fn schema_value(
+    schema: &RawJson,
+    path: impl FnOnce() -> String,
+) -> Result<Value, Error> {
     schema
         .parse()
-        .map_err(|e| Error::invalid(format!("tools.{}.parameters", tool.name), e.to_string()))
+        .map_err(|e| Error::invalid(path(), e.to_string()))
+}
+
+/// A function tool's schema as [`schema_value`] parses it.
+pub(crate) fn tool_schema(tool: &ir::Tool, schema: &RawJson) -> Result<Value, Error> {
+    schema_value(schema, || format!("tools.{}.parameters", tool.name))
 }
 
 /// A wire object as a map, kept whole for its own dialect (a provider tool). It fails only on

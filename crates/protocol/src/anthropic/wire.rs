@@ -516,7 +516,7 @@ pub struct OutputFormat {
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
+    pub schema: Option<RawJson>,
 }
 
 /// A non-streamed response; also the `message` of `message_start` (content empty there).

@@ -96,10 +96,10 @@ fn function_declaration(
         ..Default::default()
     };
     if mark(&tool.extras, JSON_SCHEMA).is_some() {
-        d.parameters_json_schema = Some(json::schema_value(tool, parameters)?);
+        d.parameters_json_schema = Some(json::tool_schema(tool, parameters)?);
         return Ok(d);
     }
-    let parameters = json::schema_value(tool, parameters)?;
+    let parameters = json::tool_schema(tool, parameters)?;
     if let Some(raw) = mark(&tool.extras, RAW_PARAMETERS) {
         if schema::normalize_gemini_types(raw) == parameters {
             d.parameters = Some(raw.clone());
@@ -232,12 +232,12 @@ fn format_of(
         Some("application/json") => Some(match (json, schema) {
             (Some(s), _) => ResponseFormat::JsonSchema {
                 name: None,
-                schema: s.clone(),
+                schema: s.into(),
                 strict: None,
             },
             (None, Some(s)) => ResponseFormat::JsonSchema {
                 name: None,
-                schema: schema::normalize_gemini_types(s),
+                schema: schema::normalize_gemini_types(s).into(),
                 strict: None,
             },
             (None, None) => ResponseFormat::JsonObject,
@@ -337,7 +337,7 @@ fn encode_reasoning(req: &ir::Request) -> Option<wire::ThinkingConfig> {
     })
 }
 
-fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) {
+fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) -> Result<(), Error> {
     let raw = match mark(&req.extras, RESPONSE_FORMAT) {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
@@ -352,7 +352,7 @@ fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) {
         gc.response_mime_type = mime.map(str::to_string);
         gc.response_schema = raw.get("responseSchema").cloned();
         gc.response_json_schema = raw.get("responseJsonSchema").cloned();
-        return;
+        return Ok(());
     }
     match &req.response_format {
         None => {}
@@ -362,15 +362,17 @@ fn encode_format(req: &ir::Request, gc: &mut wire::GenerationConfig) {
         // strictness have no Gemini field and are dropped.
         Some(ResponseFormat::JsonSchema { schema, .. }) => {
             gc.response_mime_type = Some("application/json".into());
-            gc.response_json_schema = Some(schema.clone());
+            let schema = json::schema_value(schema, || "response_format.schema".into())?;
+            gc.response_json_schema = Some(schema);
         }
     }
+    Ok(())
 }
 
 pub(crate) fn encode_generation_config(
     req: &ir::Request,
     opts: &EncodeOptions,
-) -> Option<wire::GenerationConfig> {
+) -> Result<Option<wire::GenerationConfig>, Error> {
     let s = &req.sampling;
     let mut gc = wire::GenerationConfig {
         temperature: s.temperature,
@@ -389,7 +391,7 @@ pub(crate) fn encode_generation_config(
         },
         ..Default::default()
     };
-    encode_format(req, &mut gc);
+    encode_format(req, &mut gc)?;
     let empty = to_map(&gc).is_empty();
-    (!empty).then_some(gc)
+    Ok((!empty).then_some(gc))
 }

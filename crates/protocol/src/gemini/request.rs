@@ -199,7 +199,7 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
         system_instruction: encode_system(req)?,
         tools: config::encode_tools(&req.tools)?,
         tool_config: config::encode_tool_config(req),
-        generation_config: config::encode_generation_config(req, opts),
+        generation_config: config::encode_generation_config(req, opts)?,
         extra: wire_fields(&req.extras),
     };
     Ok(json::encode(&w))

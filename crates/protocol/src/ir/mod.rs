@@ -8,7 +8,7 @@
 //! Codemap: `content` (messages and content blocks), `request`, `response`, `stream` (stream
 //! events and the well-formedness checker), `usage`, `error` (error bodies shared by dialects),
 //! `extras` (the escape hatch for provider fields that only the same dialect gets back), `raw`
-//! (JSON carried as text: tool schemas).
+//! (JSON carried as text: schemas).
 
 mod content;
 mod error;

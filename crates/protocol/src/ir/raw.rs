@@ -1,6 +1,7 @@
-//! JSON the gateway carries without reading it: a tool's parameter schema, which every
-//! dialect but Gemini passes on as it came. It owns the text and its few views (as text, as a
-//! parsed value); it must not be parsed on a path that only forwards it.
+//! JSON the gateway carries without reading it: a tool's parameter schema and a structured
+//! output's schema, which Anthropic and OpenAI chat pass on as they came. It owns the text and
+//! its few views (as text, as a parsed value); it must not be parsed on a path that only
+//! forwards it.
 //!
 //! Kept as text, a schema costs one allocation to decode and a copy to encode, where a
 //! `serde_json::Value` built a tree of maps and strings and serialized it back. It also keeps

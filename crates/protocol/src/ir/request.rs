@@ -106,7 +106,8 @@ pub enum ResponseFormat {
     JsonObject,
     JsonSchema {
         name: Option<String>,
-        schema: Value,
+        /// As the client wrote it, like a tool's schema.
+        schema: RawJson,
         strict: Option<bool>,
     },
 }

@@ -127,7 +127,7 @@ fn decode_format(f: &WireFormat) -> Option<ResponseFormat> {
             let s = f.json_schema.as_ref()?;
             Some(ResponseFormat::JsonSchema {
                 name: s.name.clone(),
-                schema: s.schema.clone().unwrap_or_else(|| json!({})),
+                schema: s.schema.clone().unwrap_or_else(|| json!({}).into()),
                 strict: s.strict,
             })
         }

@@ -103,12 +103,22 @@ pub struct ResponseFormat {
 pub struct JsonSchema {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
+    /// Read as a value: [`Params`] is flattened into the request, so serde hands its fields
+    /// over buffered, where text cannot be taken as it came. Written as text.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "raw_via_value"
+    )]
+    pub schema: Option<RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+fn raw_via_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawJson>, D::Error> {
+    Ok(Some(RawJson::from(Value::deserialize(d)?)))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -179,7 +179,7 @@ fn decode_text(
             rest = f.extra;
             ResponseFormat::JsonSchema {
                 name: f.name,
-                schema: f.schema,
+                schema: f.schema.into(),
                 strict: f.strict,
             }
         }
@@ -246,7 +246,7 @@ pub fn encode_request(req: &ir::Request, opts: &EncodeOptions) -> Result<Vec<u8>
         max_output_tokens: opts.max_tokens(req),
         temperature: req.sampling.temperature,
         top_p: req.sampling.top_p,
-        text: encode_text(req),
+        text: encode_text(req)?,
         reasoning: req
             .reasoning
             .as_ref()
@@ -311,7 +311,7 @@ fn encode_input(req: &ir::Request) -> Result<Option<wire::Input>, Error> {
     Ok(Some(wire::Input::Items(writer.items)))
 }
 
-fn encode_text(req: &ir::Request) -> Option<wire::TextConfig> {
+fn encode_text(req: &ir::Request) -> Result<Option<wire::TextConfig>, Error> {
     let noted = field(&req.extras, "$text").and_then(Value::as_object);
     let format = match &req.response_format {
         Some(rf) => {
@@ -332,7 +332,8 @@ fn encode_text(req: &ir::Request) -> Option<wire::TextConfig> {
                     // `name` is required by the API; schemas from dialects without one get a
                     // fixed name.
                     m.insert("name".into(), json!(name.as_deref().unwrap_or("response")));
-                    m.insert("schema".into(), schema.clone());
+                    let schema = json::schema_value(schema, || "text.format.schema".into())?;
+                    m.insert("schema".into(), schema);
                     if let Some(strict) = strict {
                         m.insert("strict".into(), json!(strict));
                     }
@@ -348,12 +349,12 @@ fn encode_text(req: &ir::Request) -> Option<wire::TextConfig> {
         None => field(&req.extras, "$format").cloned(),
     };
     if format.is_none() && noted.is_none() {
-        return None;
+        return Ok(None);
     }
-    Some(wire::TextConfig {
+    Ok(Some(wire::TextConfig {
         format,
         extra: noted.cloned().unwrap_or_default(),
-    })
+    }))
 }
 
 /// Effort names: `max` is `xhigh`; a budget without an effort becomes the nearest effort;

@@ -77,18 +77,14 @@ pub fn estimate_request(req: &ir::Request) -> u64 {
             total += est.text(description);
         }
         total += match &tool.kind {
-            // Counted as compact JSON, as a provider renders it, whatever the client's spacing.
-            ToolKind::Function { parameters, .. } => match parameters.parse() {
-                Ok(value) => est.json(&value),
-                Err(_) => est.text(parameters.as_str()),
-            },
+            ToolKind::Function { parameters, .. } => est.raw(parameters),
             ToolKind::Custom { format } => format.as_ref().map_or(0, |f| est.json(f)),
             // The provider's own tool: its wire object is all we know of it.
             ToolKind::Provider { kind } => est.text(kind) + est.extras(&tool.extras),
         };
     }
     if let Some(ResponseFormat::JsonSchema { name, schema, .. }) = &req.response_format {
-        total += MESSAGE_OVERHEAD + est.json(schema);
+        total += MESSAGE_OVERHEAD + est.raw(schema);
         total += name.as_deref().map_or(0, |n| est.text(n));
     }
     total
@@ -126,6 +122,14 @@ impl Estimator {
     /// A JSON value as the model sees it: compact JSON text.
     fn json(&self, value: &serde_json::Value) -> u64 {
         self.text(&value.to_string())
+    }
+
+    /// Counted as compact JSON, as a provider renders it, whatever the client's spacing.
+    fn raw(&self, raw: &ir::RawJson) -> u64 {
+        match raw.parse() {
+            Ok(value) => self.json(&value),
+            Err(_) => self.text(raw.as_str()),
+        }
     }
 
     fn extras(&self, extras: &ir::Extras) -> u64 {

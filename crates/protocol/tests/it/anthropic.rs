@@ -638,7 +638,7 @@ fn output_config_effort_and_json_schema() {
     assert_eq!(r.effort, Some(ir::Effort::Medium));
     match &req.response_format {
         Some(ir::ResponseFormat::JsonSchema { schema, .. }) => {
-            assert_eq!(schema["required"][3], "demo_requested")
+            assert_eq!(schema.parse().unwrap()["required"][3], "demo_requested")
         }
         other => panic!("{other:?}"),
     }
@@ -1145,7 +1145,7 @@ fn minor_fields_without_an_anthropic_form_are_dropped_or_mapped() {
     });
     req.response_format = Some(ir::ResponseFormat::JsonSchema {
         name: Some("answer".into()),
-        schema: json!({"type": "object"}),
+        schema: json!({"type": "object"}).into(),
         strict: Some(true),
     });
     req.reasoning = Some(ir::Reasoning {
@@ -1686,7 +1686,7 @@ fn request_s() -> impl Strategy<Value = ir::Request> {
         });
     let format = prop::option::of(Just(ir::ResponseFormat::JsonSchema {
         name: None,
-        schema: json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false}),
+        schema: json!({"type": "object", "properties": {"a": {"type": "integer"}}, "additionalProperties": false}).into(),
         strict: None,
     }));
     (

@@ -822,3 +822,44 @@ fn a_responses_tool_kept_whole_keeps_its_parameters_in_place() {
     let keys: Vec<&String> = out["tools"][0].as_object().unwrap().keys().collect();
     assert_eq!(keys, ["type", "name", "parameters", "tools"]);
 }
+
+#[test]
+fn output_schemas_cross_dialects_as_written() {
+    let anthropic = format!(
+        r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"output_config":{{"format":{{"type":"json_schema","schema":{SCHEMA}}}}}}}"#
+    );
+    let openai = format!(
+        r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],"response_format":{{"type":"json_schema","json_schema":{{"name":"n","schema":{SCHEMA}}}}}}}"#
+    );
+    for to in [Dialect::OpenAiChat, Dialect::Anthropic] {
+        let ir = Dialect::Anthropic
+            .decode_request(anthropic.as_bytes())
+            .unwrap();
+        let out = String::from_utf8(to.encode_request(&ir, &opts()).unwrap()).unwrap();
+        assert!(out.contains(SCHEMA), "{to:?}: {out}");
+    }
+    // OpenAI's `response_format` is read among its flattened parameters, so as a value: the
+    // schema crosses as serde_json spells it (`100.0`, the big integer rounded to a float).
+    let out = req(
+        Dialect::OpenAiChat,
+        Dialect::Anthropic,
+        serde_json::from_str(&openai).unwrap(),
+    )
+    .unwrap();
+    let schema = &out["output_config"]["format"]["schema"];
+    assert_eq!(schema["properties"]["n"]["maximum"], 100.0);
+    assert_eq!(schema["properties"]["s"]["pattern"], "^é$");
+    // Where the schema is built into values, one no value can hold is an invalid request.
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let body = anthropic.replace(SCHEMA, &deep);
+    let ir = Dialect::Anthropic.decode_request(body.as_bytes()).unwrap();
+    for (to, at) in [
+        (Dialect::Gemini, "response_format.schema"),
+        (Dialect::Responses, "text.format.schema"),
+    ] {
+        match to.encode_request(&ir, &opts()) {
+            Err(Error::Invalid { path, .. }) => assert_eq!(path, at),
+            other => panic!("{to:?}: {other:?}"),
+        }
+    }
+}

@@ -315,6 +315,7 @@ fn structured_output_schema_is_normalised() {
     let Some(ResponseFormat::JsonSchema { schema, .. }) = &req.response_format else {
         panic!()
     };
+    let schema = schema.parse().unwrap();
     assert_eq!(schema["type"], "array");
     assert_eq!(
         schema["items"]["properties"]["ingredients"]["items"]["type"],
@@ -805,7 +806,7 @@ fn sampling_choice_format_and_reasoning_mapping() {
         },
         response_format: Some(ResponseFormat::JsonSchema {
             name: Some("answer".into()),
-            schema: json!({"type": "object", "additionalProperties": false}),
+            schema: json!({"type": "object", "additionalProperties": false}).into(),
             strict: Some(true),
         }),
         reasoning: Some(ir::Reasoning {
@@ -1521,7 +1522,7 @@ mod props {
                     0 => None,
                     1 => Some(ResponseFormat::Text),
                     2 => Some(ResponseFormat::JsonObject),
-                    _ => Some(ResponseFormat::JsonSchema { name: None, schema: json!({"type": "object"}), strict: None }),
+                    _ => Some(ResponseFormat::JsonSchema { name: None, schema: json!({"type": "object"}).into(), strict: None }),
                 },
                 reasoning: reasoning.map(|(mode, budget, include)| ir::Reasoning {
                     mode: [ReasoningMode::Enabled, ReasoningMode::Adaptive, ReasoningMode::Disabled][mode as usize],

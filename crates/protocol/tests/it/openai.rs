@@ -1387,7 +1387,7 @@ mod props {
                 };
                 req.response_format = match effort {
                     1 => Some(ir::ResponseFormat::JsonObject),
-                    2 => Some(ir::ResponseFormat::JsonSchema { name: Some("answer".into()), schema: json!({"type": "object"}), strict: Some(true) }),
+                    2 => Some(ir::ResponseFormat::JsonSchema { name: Some("answer".into()), schema: json!({"type": "object"}).into(), strict: Some(true) }),
                     _ => None,
                 };
                 req

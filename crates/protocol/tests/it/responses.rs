@@ -1492,7 +1492,7 @@ fn request_strategy() -> impl Strategy<Value = ir::Request> {
         ("[a-z_]{1,10}", any::<Option<bool>>()).prop_map(|(name, strict)| {
             ir::ResponseFormat::JsonSchema {
                 name: Some(name),
-                schema: json!({"type": "object"}),
+                schema: json!({"type": "object"}).into(),
                 strict,
             }
         }),
