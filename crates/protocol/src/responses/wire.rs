@@ -120,7 +120,7 @@ impl From<Value> for ToolDef {
                 fields,
                 parameters: None,
             },
-            // Only objects are written (`encode_tools`); anything else is read as an object.
+            // `encode_tools` hands over objects only (our wire types serialize to objects).
             _ => ToolDef::default(),
         }
     }

@@ -734,6 +734,11 @@ fn sse_frames(body: &[u8]) -> Vec<Value> {
 /// they came.
 const SCHEMA: &str = r#"{"type":"object","properties":{"n":{"type":"number","maximum":1e2,"multipleOf":0.10,"default":123456789012345678901234},"s":{"type":"string","pattern":"^\u00e9$"}}}"#;
 
+/// Valid JSON nested past serde_json's 128 levels: text can carry it, a `Value` cannot.
+fn too_deep_for_a_value() -> String {
+    format!("{}{}", "[".repeat(200), "]".repeat(200))
+}
+
 #[test]
 fn tool_schemas_cross_dialects_as_written() {
     let anthropic = format!(
@@ -763,7 +768,7 @@ fn tool_schemas_cross_dialects_as_written() {
 fn a_schema_no_value_can_hold_is_refused_where_it_must_be_read() {
     // Passed on as text it is the upstream's to judge; Gemini and Responses build their tools
     // as values, so there it is an invalid request naming the tool, never a dropped schema.
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deep = too_deep_for_a_value();
     for schema in [deep.as_str(), r#"{"type":"string","default":"\ud800"}"#] {
         let body = format!(
             r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"name":"f","input_schema":{schema}}}]}}"#
@@ -783,7 +788,7 @@ fn a_schema_no_value_can_hold_is_refused_where_it_must_be_read() {
 #[test]
 fn a_provider_tool_with_a_schema_no_value_can_hold_is_a_decode_error() {
     // Provider tools are kept whole as values, so such a schema cannot be carried.
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deep = too_deep_for_a_value();
     let anthropic = format!(
         r#"{{"model":"m","max_tokens":5,"messages":[{{"role":"user","content":"hi"}}],"tools":[{{"type":"bash_20250124","name":"bash","input_schema":{deep}}}]}}"#
     );
@@ -850,7 +855,7 @@ fn output_schemas_cross_dialects_as_written() {
     assert_eq!(schema["properties"]["n"]["maximum"], 100.0);
     assert_eq!(schema["properties"]["s"]["pattern"], "^é$");
     // Where the schema is built into values, one no value can hold is an invalid request.
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deep = too_deep_for_a_value();
     let body = anthropic.replace(SCHEMA, &deep);
     let ir = Dialect::Anthropic.decode_request(body.as_bytes()).unwrap();
     for (to, at) in [
