@@ -483,11 +483,20 @@ fn markdown(
         m("date"),
         m("revision")
     );
+    // Artifacts before concurrency 1 had rounds of its own lack the two fields.
+    let c1 = if meta["rounds_c1"].is_null() {
+        String::new()
+    } else {
+        format!(
+            " ({} round(s) of {} s at concurrency 1)",
+            meta["rounds_c1"], meta["seconds_c1"]
+        )
+    };
     let _ = writeln!(
         s,
         "Machine: {}. Mode: {}. Load generator and mock pinned to CPU 0, the proxy under \
          test (nginx or switchyard) to CPU 1. Every cell ran direct / nginx / switchyard \
-         interleaved, {} round(s) of {} s each; percentiles are of the merged rounds. \
+         interleaved, {} round(s) of {} s each{c1}; percentiles are of the merged rounds. \
          Added latency = proxy percentile − direct percentile (ms; negative is noise).\n",
         m("machine"),
         m("mode"),
@@ -752,5 +761,21 @@ mod tests {
     fn a_round_without_ttft_leaves_the_cell_without_it() {
         let rounds = [run("direct", 300, Some(5_300)), run("direct", 300, None)];
         assert!(merge(&rounds).unwrap().ttft.is_none());
+    }
+
+    #[test]
+    fn the_header_names_the_rounds_of_concurrency_1_when_recorded() {
+        let meta = json!({"kind": "meta", "date": "2026-12-08", "revision": "abc",
+            "machine": "m", "mode": "full", "rounds": 3, "seconds": 2,
+            "rounds_c1": 12, "seconds_c1": 1});
+        let md = markdown(&meta, &BTreeMap::new(), &[], &[], &[]);
+        assert!(
+            md.contains("3 round(s) of 2 s each (12 round(s) of 1 s at concurrency 1);"),
+            "{md}"
+        );
+        let older = json!({"kind": "meta", "date": "2026-12-07", "revision": "abc",
+            "machine": "m", "mode": "full", "rounds": 3, "seconds": 2});
+        let md = markdown(&older, &BTreeMap::new(), &[], &[], &[]);
+        assert!(md.contains("3 round(s) of 2 s each;"), "{md}");
     }
 }
